@@ -1,0 +1,103 @@
+"""OmniBioTE encoder vs Hugging Face `EsmForMaskedLM` (rotary, SDPA), CPU float32, same shapes.
+
+Both models: width, depth, heads, vocabulary 4096, window and batch identical; the ESM MLP is 3*width wide so that both
+have the same matmul parameters per layer (10 w^2: ours is SwiGLU w->4w, 2w->w; ESM's GELU w->3w->w); dropout 0.05 on
+embeddings and residual branches in both, none on attention probabilities (ESM `attention_probs_dropout_prob=0`);
+ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. Timing inputs are random token ids
+(speed does not depend on their values).
+
+- training: one optimiser step (AdamW, forward, backward, step). Ours runs its real pretraining path: a packed window
+  with document masking and the MLM head only at the 15% masked positions. ESM: its standard masked-LM forward with
+  `labels` (-100 off the masked positions) and an all-ones attention mask.
+- inference: `torch.inference_mode()`, last hidden states; ours with a padding-style document mask, ESM with its
+  attention mask.
+- MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction) per second, over the fp32 `torch.mm`
+  rate of 4096x4096 matrices measured in the same run.
+"""
+import os, statistics, time
+import torch
+from omnibiote_nb.model import OmniBioTE, preset, flops_per_token
+
+PRESET, VOCAB, T, B, MASK_RATE = 'cpu-l', 4096, 512, 8, 0.15
+WARMUP, REPEATS = 2, 5
+
+def _time(fn, cpu=None):
+    t0, c0 = time.perf_counter(), time.process_time(); fn()
+    if cpu is not None: cpu.append(time.process_time() - c0)
+    return time.perf_counter() - t0
+
+def matmul_peak(n=4096, repeats=5):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    return 2 * n**3 / statistics.median(_time(lambda: a @ b) for _ in range(repeats))
+
+def esm_like(cfg):
+    from transformers import EsmConfig, EsmForMaskedLM
+    c = EsmConfig(vocab_size=cfg.vocab_size, hidden_size=cfg.n_embd, num_hidden_layers=cfg.n_layer,
+                  num_attention_heads=cfg.n_head, intermediate_size=3 * cfg.n_embd, position_embedding_type='rotary',
+                  hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=0.0, token_dropout=False,
+                  pad_token_id=1, mask_token_id=2, max_position_embeddings=cfg.max_len + 2)
+    return EsmForMaskedLM._from_config(c, attn_implementation='sdpa')
+
+def bench() -> dict:
+    torch.manual_seed(0)
+    cfg = preset(PRESET, VOCAB, max_len=T)
+    ours, esm = OmniBioTE(cfg), esm_like(cfg)
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randint(4, VOCAB, (B, T), generator=g)
+    masked = torch.rand(B, T, generator=g) < MASK_RATE
+    inp = tokens.masked_fill(masked, 2)
+    # a packed window: records of 50..300 tokens, each row its own run of document ids
+    lens = torch.randint(50, 300, (B, 8), generator=g).cumsum(1)
+    doc_ids = (torch.arange(T)[None, :, None] >= lens[:, None, :]).sum(-1)
+    labels = tokens.masked_fill(~masked, -100)
+    ones = torch.ones(B, T, dtype=torch.long)
+
+    opt_o = torch.optim.AdamW(ours.parameters(), lr=1e-4)
+    opt_e = torch.optim.AdamW(esm.parameters(), lr=1e-4)
+    def train_ours():
+        loss = ours.mlm_loss(ours(inp, doc_ids), tokens, masked); loss.backward()
+        opt_o.step(); opt_o.zero_grad(set_to_none=True)
+    def train_esm():
+        loss = esm(input_ids=inp, attention_mask=ones, labels=labels).loss; loss.backward()
+        opt_e.step(); opt_e.zero_grad(set_to_none=True)
+    def infer_ours():
+        with torch.inference_mode(): return ours(tokens, torch.zeros_like(tokens))
+    def infer_esm():
+        with torch.inference_mode(): return esm.esm(input_ids=tokens, attention_mask=ones).last_hidden_state
+
+    peak = matmul_peak()
+    names = ('train_ours', 'train_esm', 'infer_ours', 'infer_esm')
+    times, cpu = {k: [] for k in names}, {k: [] for k in names}
+    load_before = os.getloadavg()[0]
+    for phase, fo, fe in (('train', train_ours, train_esm), ('infer', infer_ours, infer_esm)):
+        ours.train(phase == 'train'); esm.train(phase == 'train')
+        for i in range(WARMUP + REPEATS):   # interleaved, so that drift in machine speed hits both
+            c = {k: [] for k in names} if i < WARMUP else cpu
+            to, te = _time(fo, c[f'{phase}_ours']), _time(fe, c[f'{phase}_esm'])
+            if i >= WARMUP: times[f'{phase}_ours'].append(to); times[f'{phase}_esm'].append(te)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    tok = B * T
+    train_flops = tok * flops_per_token(cfg, T, training=True, head_fraction=masked.float().mean().item())
+    peak_after = matmul_peak()
+    return {
+        'shape': {'preset': PRESET, 'n_layer': cfg.n_layer, 'n_head': cfg.n_head, 'n_embd': cfg.n_embd,
+                  'vocab': VOCAB, 'seq_len': T, 'batch': B, 'threads': torch.get_num_threads()},
+        'params': {'ours': sum(p.numel() for p in ours.parameters()), 'esm': sum(p.numel() for p in esm.parameters())},
+        'train_tokens_per_s': {'ours': tok / med['train_ours'], 'esm': tok / med['train_esm']},
+        'train_speedup': med['train_esm'] / med['train_ours'],
+        'infer_tokens_per_s': {'ours': tok / med['infer_ours'], 'esm': tok / med['infer_esm']},
+        'infer_speedup': med['infer_esm'] / med['infer_ours'],
+        'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
+        'train_gflops_ours': train_flops / med['train_ours'] / 1e9,
+        'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after),
+        'train_speedup_cpu_time': cmed['train_esm'] / cmed['train_ours'],
+        'infer_speedup_cpu_time': cmed['infer_esm'] / cmed['infer_ours'],
+        'load_average_1min': {'before': load_before, 'after': os.getloadavg()[0]},
+        'times_s': times, 'cpu_times_s': cpu,
+    }
+
+if __name__ == '__main__':
+    import json
+    print(json.dumps(bench(), indent=1))

@@ -1,0 +1,169 @@
+"Pretraining: resume after SIGKILL, DDP against one process, masking, packing, determinism and disjoint ranks."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pytest, torch
+from omnibiote_nb.pretrain import *
+from omnibiote_nb.core import OmniError
+
+REPO = Path(__file__).resolve().parents[1]
+
+def write_shards(out, n=(200, 60, 60), seed=0, vocab=49):
+    "Shards in the format of shards.prepare, char-tokenizer ids: nucleotides 4-8 with tags 9-22, residues 23-47 with tag 48."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True); rng = np.random.default_rng(seed); shards = []
+    for split, nr in zip(('train', 'val', 'test'), n):
+        for mod in ('nuc', 'prot'):
+            recs = []
+            for i in range(nr):
+                L = int(rng.integers(5, 40 if i % 3 else 700))
+                body, tag = (rng.integers(4, 9, L), int(rng.integers(9, 23))) if mod == 'nuc' else (rng.integers(23, 48, L), 48)
+                # a motif that depends on the tag, so that there is something to learn beyond frequencies
+                body[::4] = 4 + tag % 5 if mod == 'nuc' else 23 + (i % 25)
+                recs.append(np.concatenate([[tag], body, [3]]).astype(np.uint16))
+            toks = np.concatenate(recs); offs = np.concatenate([[0], np.cumsum([len(r) for r in recs])]).astype(np.uint64)
+            f = f'{split}-{mod}-00000'; toks.tofile(out/f'{f}.bin'); np.save(out/f'{f}.idx.npy', offs)
+            shards.append(dict(file=f'{f}.bin', offsets=f'{f}.idx.npy', split=split, modality=mod, n_records=nr, n_tokens=len(toks)))
+    (out/'index.json').write_text(json.dumps(dict(tokenizer='char', vocab_size=vocab, shards=shards, stats={})))
+    return out
+
+@pytest.fixture(scope='module')
+def shards(tmp_path_factory): return write_shards(tmp_path_factory.mktemp('shards'))
+
+DRIVER = '''
+import json, os, sys, time, lightning as L
+from omnibiote_nb.pretrain import pretrain
+class Slow(L.Callback):
+    def on_train_batch_end(self, *a): time.sleep(float(os.environ.get('SLOW', '0')))
+pretrain(**json.loads(sys.argv[1]), callbacks=[Slow()])
+'''
+
+def run(tmp, kw, slow=0, wait=True):
+    (tmp/'driver.py').write_text(DRIVER)
+    env = dict(os.environ, PYTHONPATH=str(REPO), SLOW=str(slow), OMP_NUM_THREADS='1')
+    p = subprocess.Popen([sys.executable, str(tmp/'driver.py'), json.dumps(kw)], env=env, cwd=tmp,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if wait:
+        out = p.communicate(timeout=120)[0]
+        assert p.returncode == 0, out[-3000:]
+    return p
+
+def losses(run_dir): return {r['step']: r['loss'] for r in read_metrics(run_dir)['train']}
+
+def test_resume_after_sigkill(shards, tmp_path):
+    kw = dict(preset='tiny', data=str(shards), progress=False)
+    run(tmp_path, kw | dict(out=str(tmp_path/'a')))
+    b = tmp_path/'b'
+    p = run(tmp_path, kw | dict(out=str(b)), slow=0.2, wait=False)
+    t0 = time.time()
+    while not ((b/'metrics.jsonl').exists() and max(losses(b), default=0) >= 6):
+        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be killed'
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    killed_at = max(losses(b))
+    assert 6 <= killed_at < 12
+    assert torch.load(b/'checkpoints'/'resume.ckpt', weights_only=True)['global_step'] in (4, 8)
+    run(tmp_path, kw | dict(out=str(b), resume=True))
+    la, lb = losses(tmp_path/'a'), losses(b)
+    assert sorted(la) == sorted(lb) == list(range(1, 13))
+    np.testing.assert_allclose([lb[s] for s in la], list(la.values()), rtol=1e-5)
+    va, vb = read_metrics(tmp_path/'a')['val'], read_metrics(b)['val']
+    assert [v['step'] for v in va] == [v['step'] for v in vb] == [4, 8, 12]
+    np.testing.assert_allclose([v['nuc_loss'] for v in vb], [v['nuc_loss'] for v in va], rtol=1e-5)
+    assert (b/'model'/'model.safetensors').exists() and (b/'model'/'config.json').exists()
+
+def test_ddp_two_processes_match_one(shards, tmp_path):
+    kw = dict(preset='tiny', data=str(shards), progress=False, dropout=0.0, tokens=64 * 8 * 4, accelerator='cpu')
+    run(tmp_path, kw | dict(out=str(tmp_path/'one'), devices=1))
+    run(tmp_path, kw | dict(out=str(tmp_path/'two'), devices=2, strategy='ddp'))
+    l1, l2 = losses(tmp_path/'one'), losses(tmp_path/'two')
+    assert sorted(l1) == sorted(l2) == [1, 2, 3, 4]
+    np.testing.assert_allclose([l2[s] for s in l1], list(l1.values()), rtol=1e-4)
+    v1, v2 = read_metrics(tmp_path/'one')['val'][-1], read_metrics(tmp_path/'two')['val'][-1]
+    np.testing.assert_allclose([v2['nuc_loss'], v2['prot_loss']], [v1['nuc_loss'], v1['prot_loss']], rtol=1e-4)
+    assert json.loads((tmp_path/'two'/'summary.json').read_text())['devices'] == 2
+
+def test_masking_rules(shards):
+    st = Stream(shards, 'train', 'multi', T=128, seed=0)
+    tags = set(range(9, 23)) | {48}
+    n_free = n_masked = 0
+    for g in range(300):
+        w = st[g]
+        tgt, m = w['targets'], w['mask']
+        assert not np.isin(tgt[m], list(tags) + [0, 1, 2, 3]).any()        # never pad/mask/eos/unk or a tag
+        assert (w['idx'][m] == MASK).all() and (w['idx'][~m] == tgt[~m]).all()   # every masked token is <mask>
+        assert (w['doc_ids'][m] >= 0).all()
+        free = ~np.isin(tgt, list(tags) + [0, 1, 2, 3])
+        n_free += free.sum(); n_masked += m.sum()
+    assert abs(n_masked / n_free - 0.15) < 0.005
+
+def test_packing_keeps_boundaries(shards):
+    st = Stream(shards, 'train', 'multi', T=128, seed=3)
+    seen_crop = seen_pack = False
+    for g in range(200):
+        w = st[g]; m = MODALITIES[w['modality']]; src = st.src[m]
+        d = w['doc_ids']
+        assert ((d[1:] == d[:-1]) | (d[1:] == d[:-1] + 1) | (d[1:] == -1)).all() and d[0] == 0
+        assert (w['targets'][d == -1] == PAD).all() and not (d[d.argmin():] >= 0).any() if (d == -1).any() else True
+        recs = w['records']; assert len(recs) == d.max() + 1
+        for i, (_, s, r) in enumerate(recs):
+            toks = w['targets'][d == i]
+            full = np.asarray(src.tokens[s][int(src.offsets[s][r]):int(src.offsets[s][r+1])])
+            if len(full) <= 128: assert (toks == full).all(); seen_pack |= len(recs) > 1
+            else:   # a crop: the record's tag, then a contiguous stretch of the record
+                assert len(recs) == 1 and len(toks) == 128 and toks[0] == full[0]; seen_crop = True
+                body = full[1:]; c = next(j for j in range(len(body) - 126) if (body[j:j+127] == toks[1:]).all())
+                assert c >= 0
+    assert seen_crop and seen_pack
+
+def test_stream_is_deterministic(shards):
+    a, b, c = (Stream(shards, 'train', 'multi', T=96, seed=s) for s in (0, 0, 1))
+    for g in (0, 7, 123, 999):
+        for k in ('idx', 'doc_ids', 'mask'): assert np.array_equal(a[g][k], b[g][k])
+    assert not all(np.array_equal(a[g]['idx'], c[g]['idx']) for g in range(5))
+    # resume: starting at micro-batch s gives what skipping s micro-batches gives
+    it0, it5 = iter(TrainWindows(a, 4, start=0)), iter(TrainWindows(b, 4, start=5))
+    for _ in range(5): next(it0)
+    assert torch.equal(next(it0)['idx'], next(it5)['idx'])
+    # DataLoader workers take micro-batches in turn and hand them back in order
+    dl = torch.utils.data.DataLoader(TrainWindows(a, 4, start=2), batch_size=None, num_workers=2)
+    got = [b['idx'] for _, b in zip(range(5), dl)]
+    it = iter(TrainWindows(a, 4, start=2))
+    assert all(torch.equal(g, next(it)['idx']) for g in got)
+
+def test_ranks_read_disjoint_windows_and_records(shards):
+    st = Stream(shards, 'train', 'multi', T=128, seed=0)
+    steps = min(st.n_windows('prot') * 5 // 8, st.n_windows('nuc') * 5 // 32)   # inside the first epoch of both modalities
+    assert steps >= 10
+    one = TrainWindows(st, 8, 0, 1); r0, r1 = TrainWindows(st, 4, 0, 2), TrainWindows(st, 4, 1, 2)
+    g1 = [set(one.windows(b)) for b in range(steps)]
+    g0s, g1s = [set(r0.windows(b)) for b in range(steps)], [set(r1.windows(b)) for b in range(steps)]
+    for a, b, c in zip(g0s, g1s, g1): assert not a & b and a | b == c   # same windows per step, split between ranks
+    rec = lambda gs: {r for g in set().union(*gs) for r in st[g]['records']}
+    assert not rec(g0s) & rec(g1s)
+
+def test_modalities_and_splits(shards):
+    multi = Stream(shards, 'train', 'multi', T=64)
+    mods = [multi.which(g)[0] for g in range(1000)]
+    assert mods.count('nuc') == 800
+    for m in ('nuc', 'prot'):
+        st = Stream(shards, 'train', m, T=64)
+        assert {MODALITIES[st[g]['modality']] for g in range(50)} == {m}
+    # training reads train shards only: no val/test record appears in a training window (and the check can fail)
+    def recs(split, m):
+        sh = Shards(shards, split, m)
+        return {sh.tokens_of(r).astype(np.uint16).tobytes() for r in range(len(sh))}
+    held = set().union(*(recs(sp, m) for sp in ('val', 'test') for m in MODALITIES))
+    def packed(st, gs):
+        for g in gs:
+            w = st[g]
+            for i in range(w['doc_ids'].max() + 1):
+                t = w['targets'][w['doc_ids'] == i]
+                if t[-1] == EOS: yield t.astype(np.uint16).tobytes()
+    tr = list(packed(multi, range(300)))
+    assert len(tr) > 300 and not held & set(tr)
+    assert set(packed(Stream(shards, 'val', 'multi', T=64), range(20))) <= held
+    with pytest.raises(OmniError): Stream(shards, 'train', 'rna')
+
+def test_resume_refuses_other_settings(shards, tmp_path):
+    pretrain('tiny', shards, tmp_path/'r', progress=False, tokens=64 * 8 * 4)
+    with pytest.raises(OmniError, match='holds a checkpoint'): pretrain('tiny', shards, tmp_path/'r', progress=False)
+    with pytest.raises(OmniError, match='lr'): pretrain('tiny', shards, tmp_path/'r', resume=True, lr=0.01, tokens=64 * 8 * 4, progress=False)
