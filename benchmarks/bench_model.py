@@ -18,7 +18,7 @@ import os, statistics, time
 import torch
 from omnibiote_nb.model import OmniBioTE, preset, flops_per_token
 
-PRESET, VOCAB, T, B, MASK_RATE = 'cpu-l', 4096, 512, 8, 0.15
+PRESET, VOCAB, T, B, MASK_RATE = 'cpu-8', 4096, 512, 8, 0.15
 WARMUP, REPEATS = 2, 5
 
 def _time(fn, cpu=None):
