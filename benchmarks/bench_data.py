@@ -11,17 +11,13 @@ import gzip, json, sys, tempfile, time, warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.timing import best_of
 from collections import Counter
 from omnibiote_nb.data import genbank_files, _genbank
 from omnibiote_nb.shards import prepare
 
 
-def _best(fn, repeat=3):
-    "Least CPU time of this process over `repeat` runs (one core; robust to other load on the machine), and fn's result."
-    best, res = float('inf'), None
-    for _ in range(repeat):
-        t = time.process_time(); res = fn(); best = min(best, time.process_time() - t)
-    return best, res
+def _best(fn, repeat=3): return best_of(fn, repeat, time.process_time)
 
 
 def bench(repeat=3) -> dict:

@@ -13,15 +13,11 @@ import json, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.timing import best_of
 from omnibiote_nb.tokenizers import CharTokenizer, BPETokenizer, CHAR_VOCAB, corpus
 
 
-def _best(fn, repeat=3):
-    "Best wall time of `repeat` runs and fn's last result."
-    best, res = float('inf'), None
-    for _ in range(repeat):
-        t = time.perf_counter(); res = fn(); best = min(best, time.perf_counter() - t)
-    return best, res
+def _best(fn, repeat=3): return best_of(fn, repeat, time.perf_counter)
 
 
 def bench(repeat=3) -> dict:
