@@ -4,7 +4,6 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_DIR ?= runs
-export OMNIBIOTE_RUNS ?= $(abspath $(RUN_DIR))
 
 .PHONY: setup reproduce test bench clean-runs
 
@@ -19,7 +18,7 @@ $(BIN)/.installed: settings.ini setup.py
 setup: $(BIN)/.installed
 
 reproduce: setup
-	$(BIN)/omnibiote reproduce --runs $(OMNIBIOTE_RUNS)
+	$(BIN)/omnibiote reproduce --runs $(abspath $(RUN_DIR))
 
 test: setup
 	@echo "== nbdev_clean must leave the notebooks unchanged"
