@@ -80,11 +80,11 @@ def test_ddG_in_training_units(tiny):
     pd.testing.assert_frame_equal(specificity([d], p, rates=(0.05, 0.5)), real, check_exact=False, rtol=1e-5)
     j = json.loads((d/'finetune.json').read_text()); assert j['y_std'] == [3.0] and j['y_mean'] == [-9.0]
     from omnibiote_nb.finetune import pad
-    m.eval()  # finetune.predict leaves the model in training mode (dropout on)
+    m.eval()
     def by_hand(s):
         idx, doc = pad([site_input(tok, p.protein[0], s, m.backbones[0].config.max_len)[0]], tok.pad_id)
         with torch.no_grad(): raw = float(m.head(m.backbones[0](idx, doc_ids=doc)[:, 0])[0, 0])
-        return raw * 1024 / m.backbones[0].config.n_embd * j['y_std'][0] + j['y_mean'][0]
+        return raw * j['base_width'] / m.backbones[0].config.n_embd * j['y_std'][0] + j['y_mean'][0]
     r = real[(real.matrix_id == p.matrix_id[0])]
     np.testing.assert_allclose(r.ddG, [by_hand(s) - by_hand(p.consensus[0]) for s in r.mutant], rtol=1e-3, atol=1e-4)
 
