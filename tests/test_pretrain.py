@@ -1,3 +1,4 @@
+from omnibiote_nb.tokenizers import CharTokenizer, save_tokenizer
 "Pretraining: resume after SIGKILL, DDP against one process, masking, packing, determinism and disjoint ranks."
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -23,6 +24,7 @@ def write_shards(out, n=(200, 60, 60), seed=0, vocab=49):
             f = f'{split}-{mod}-00000'; toks.tofile(out/f'{f}.bin'); np.save(out/f'{f}.idx.npy', offs)
             shards.append(dict(file=f'{f}.bin', offsets=f'{f}.idx.npy', split=split, modality=mod, n_records=nr, n_tokens=len(toks)))
     (out/'index.json').write_text(json.dumps(dict(tokenizer='char', vocab_size=vocab, shards=shards, stats={})))
+    save_tokenizer(CharTokenizer(), out)  # as shards.prepare does: the shards say how to read them
     return out
 
 @pytest.fixture(scope='module')
