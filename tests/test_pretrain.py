@@ -1,5 +1,5 @@
-from omnibiote_nb.tokenizers import CharTokenizer, save_tokenizer
 "Pretraining: resume after SIGKILL, DDP against one process, masking, packing, determinism and disjoint ranks."
+from omnibiote_nb.tokenizers import CharTokenizer, save_tokenizer
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pytest, torch
