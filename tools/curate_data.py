@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build data_manifests/ (the bundled real data) from a copy of the project's shared data, once, by a maintainer.
 
-    .venv/bin/python tools/curate_data.py --src /path/to/shared/data --out data_manifests
+    .venv/bin/python tools/curate_data.py --src /path/to/gathered/data --out data_manifests
 
 Every subset is chosen by a stated rule with a fixed seed, every gzip is written with mtime 0, so a rerun on the same
 source gives byte-identical files. Each dataset folder gets manifest.json (read by omnibiote_nb.core.verify/download)
