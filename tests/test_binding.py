@@ -57,7 +57,7 @@ def test_finetuning_a_tiny_model_reduces_training_loss(data):
     r = finetune(Finetuner([tiny()]), xs, df.dG.to_numpy()[tr], None, FinetuneConfig(epochs=8, batch=16, progress=False))
     assert r['losses'][-6:].mean() < 0.8 * r['losses'][:6].mean(), r['losses']
 
-def test_predict_dg_file_reports_bad_rows_and_predicts_the_rest(tmp_path, data):
+def test_predict_dg_file_reports_bad_rows_and_predicts_the_rest(tmp_path, data, capsys):
     df, _ = data
     tiny().save(tmp_path/'base')
     ft = train_dg(tmp_path/'base', tmp_path/'dg', preset='test', progress=False, n_records=32)
@@ -73,6 +73,14 @@ def test_predict_dg_file_reports_bad_rows_and_predicts_the_rest(tmp_path, data):
     assert back.error[4] == 'row 5: protein is empty'
     assert np.isfinite(back.dG_pred[[0, 3]].astype(float)).all()
     assert not list(tmp_path.glob('*.tmp'))
+    # the same through the command line: one pair, a file of pairs, and a bad pair (one line, status 2)
+    from omnibiote_nb.cli import main
+    main(['predict-dg', '--ckpt', str(ft), '--protein', r.protein, '--na', r.na, '--na2', r.na2, '--na-type', r.na_type])
+    assert abs(float(capsys.readouterr().out.split()[0]) - float(back.dG_pred[0])) < 1e-3
+    main(['predict-dg', '--ckpt', str(ft), '--pairs', str(tmp_path/'pairs.tsv'), '--out', str(tmp_path/'cli.tsv')])
+    assert pd.read_csv(tmp_path/'cli.tsv', sep='\t', keep_default_na=False).equals(back)
+    with pytest.raises(SystemExit) as e: main(['predict-dg', '--ckpt', str(ft), '--protein', 'MK1V', '--na', 'ACGT'])
+    assert e.value.code == 2 and 'protein position 3' in capsys.readouterr().err
 
 def test_predict_dg_file_missing_column(tmp_path):
     pd.DataFrame(dict(protein=['MKV'])).to_csv(tmp_path/'p.tsv', sep='\t', index=False)
