@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np, pytest, torch
 from omnibiote_nb.pretrain import *
 from omnibiote_nb.core import OmniError
+from omnibiote_nb.model import OmniBioTE, OmniBioTEConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,12 @@ import json, os, sys, time, lightning as L
 from omnibiote_nb.pretrain import pretrain
 class Slow(L.Callback):
     def on_train_batch_end(self, *a): time.sleep(float(os.environ.get('SLOW', '0')))
-pretrain(**json.loads(sys.argv[1]), callbacks=[Slow()])
+class Groups(L.Callback):   # the elements each optimiser group holds on this rank
+    def on_train_start(self, trainer, module):
+        g = {g['name']: sum(p.numel() for p in g['params']) for g in trainer.optimizers[0].param_groups}
+        with open(f'groups-{trainer.global_rank}.json', 'w') as f: json.dump(g, f)
+kw = json.loads(sys.argv[1])
+pretrain(**kw, callbacks=[Slow()] + ([Groups()] if kw.get('strategy') == 'fsdp' else []))
 '''
 
 def run(tmp, kw, slow=0, wait=True):
@@ -82,6 +88,40 @@ def test_ddp_two_processes_match_one(shards, tmp_path):
     v1, v2 = read_metrics(tmp_path/'one')['val'][-1], read_metrics(tmp_path/'two')['val'][-1]
     np.testing.assert_allclose([v2['nuc_loss'], v2['prot_loss']], [v1['nuc_loss'], v1['prot_loss']], rtol=1e-4)
     assert json.loads((tmp_path/'two'/'summary.json').read_text())['devices'] == 2
+
+def test_fsdp_two_processes_match_one(shards, tmp_path):
+    "FSDP (gloo on CPU): same losses as one process, muP groups found on flat shards, and an exact resume after SIGKILL."
+    kw = dict(preset='tiny', data=str(shards), progress=False, dropout=0.0, tokens=64 * 8 * 8, accelerator='cpu', every=2)
+    run(tmp_path, kw | dict(out=str(tmp_path/'one'), devices=1))
+    two, fsdp = tmp_path/'two', dict(devices=2, strategy='fsdp')
+    p = run(tmp_path, kw | fsdp | dict(out=str(two)), slow=0.5, wait=False)
+    t0 = time.time()
+    while not ((two/'metrics.jsonl').exists() and max(losses(two), default=0) >= 3):
+        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be killed'
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert max(losses(two)) < 8 and (two/'checkpoints'/'resume.ckpt').exists()
+    run(tmp_path, kw | fsdp | dict(out=str(two), resume=True))
+    l1, l2 = losses(tmp_path/'one'), losses(two)
+    assert sorted(l1) == sorted(l2) == list(range(1, 9))
+    np.testing.assert_allclose([l2[s] for s in l1], list(l1.values()), rtol=1e-4)
+    net = OmniBioTE(OmniBioTEConfig(**json.loads((two/'run.json').read_text())['config']))
+    full = {g['name']: sum(p.numel() for p in g['params']) for g in mup_groups(net, 0.03)}
+    ranks = [json.loads((tmp_path/f'groups-{r}.json').read_text()) for r in (0, 1)]
+    assert all(0 < r['hidden'] < full['hidden'] for r in ranks)     # each rank holds a shard of the hidden matrices
+    assert {k: ranks[0][k] + ranks[1][k] for k in full} == full
+    a, b = OmniBioTE.load(tmp_path/'one'/'model'), OmniBioTE.load(two/'model')
+    # float noise moves weights by ~1e-5 here; a wrong group or a lost shard moves them by the lr (~1e-2)
+    for (n, x), y in zip(a.state_dict().items(), b.state_dict().values()): torch.testing.assert_close(y, x, rtol=0, atol=1e-4, msg=n)
+
+def test_bf16_mixed_follows_fp32(shards, tmp_path):
+    "The GPU precision, bf16-mixed, run under CPU autocast: it trains, and its losses follow fp32's."
+    kw = dict(preset='tiny', data=str(shards), progress=False, dropout=0.0, tokens=64 * 8 * 8, accelerator='cpu')
+    for p in ('32-true', 'bf16-mixed'): run(tmp_path, kw | dict(out=str(tmp_path/p), precision=p))
+    l32, l16 = losses(tmp_path/'32-true'), losses(tmp_path/'bf16-mixed')
+    assert l16 != l32 and json.loads((tmp_path/'bf16-mixed'/'summary.json').read_text())['precision'] == 'bf16-mixed'
+    np.testing.assert_allclose(list(l16.values()), list(l32.values()), rtol=5e-2)
+    assert l16[8] < 0.75 * l16[1]
 
 def test_masking_rules(shards):
     st = Stream(shards, 'train', 'multi', T=128, seed=0)
