@@ -124,21 +124,20 @@ def _stage_verify(runs):
     if (problems := verify()): raise OmniError('bundled data does not match its manifests: ' + '; '.join(problems[:3]))
 
 def _stage_pretrain(runs):
-    from omnibiote_nb.pretrain import pretrain, ladder_runs, LONGER
+    from omnibiote_nb.pretrain import pretrain, ladder_runs, longer_run, LONGER
     from omnibiote_nb.shards import corpus_shards
     data = corpus_shards('bpe', runs)
     for size, by_mod in ladder_runs(runs).items():
         for m, run in by_mod.items():
             if not (run/'summary.json').exists(): pretrain(size, data, run, resume=True, modality=m)
-    run = runs/'pretrain'/LONGER['name']
-    if not (run/'summary.json').exists():
-        pretrain(LONGER['size'], data, run, resume=True, modality=LONGER['modality'], tokens=LONGER['tokens'])
+    if not (longer_run(runs)/'summary.json').exists():
+        pretrain(LONGER['size'], data, longer_run(runs), resume=True, modality=LONGER['modality'], tokens=LONGER['tokens'])
 
 def _stage_pretrain_figure(runs):
-    from omnibiote_nb.pretrain import ladder_table, plot_ladder, plot_run, ladder_runs, figure_runs, LADDER, LONGER
+    from omnibiote_nb.pretrain import ladder_table, plot_ladder, plot_run, ladder_runs, longer_run, figure_runs, LADDER
     t = ladder_table(runs); t = t[t.run.isin(figure_runs(runs))]
-    paths = plot_ladder(t) + plot_run(ladder_runs(runs)[LADDER[-1]]['multi'], f'pretrain_{LADDER[-1]}')
-    for p in paths + plot_run(runs/'pretrain'/LONGER['name']): log.info(f'wrote {p}')
+    for p in (plot_ladder(t) + plot_run(ladder_runs(runs)[LADDER[-1]]['multi'], f'pretrain_{LADDER[-1]}')
+              + plot_run(longer_run(runs))): log.info(f'wrote {p}')
     for r in t.itertuples(): log.info(f'{r.run:>14} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
 
 def _stage_binding(runs):

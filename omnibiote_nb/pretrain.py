@@ -21,8 +21,8 @@ from .tokenizers import load_tokenizer, save_tokenizer
 __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'LONGER', 'read_index', 'Shards',
            'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows', 'ValWindows', 'PretrainData',
            'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain',
-           'export', 'token_counts', 'unigram_baseline', 'plot_run', 'ladder_runs', 'figure_runs', 'ladder_table',
-           'plot_ladder']
+           'export', 'token_counts', 'unigram_baseline', 'plot_run', 'ladder_runs', 'longer_run', 'figure_runs',
+           'ladder_table', 'plot_ladder']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -483,7 +483,7 @@ def plot_run(run, name=None) -> list:
         if not any(f'{m}_loss' in r for r in mt['val']): continue
         ax.plot([r['tokens'] for r in mt['val']], [r[f'{m}_loss'] for r in mt['val']], 'o-', c=c, label=f'held-out {m}')
         ax.axhline(base[m], ls='--', c=c, label=f'unigram {m}')
-    held = [r[k] for r in mt['val'] for k in r if k.endswith('_loss')] + list(base.values())
+    held = [r[f'{m}_loss'] for r in mt['val'] for m in base if f'{m}_loss' in r] + list(base.values())
     ax.set(xlabel='tokens', ylabel='MLM loss (nats)', title=f'{run.name}: masked-token loss (CPU scale)',
            ylim=(min(held) - 0.05, max(held) + 0.15))   # the held-out losses and baselines; the first steps run off the top
     ax.legend(fontsize=7)
@@ -501,9 +501,13 @@ def ladder_runs(runs=None) -> dict:
     "Run folders of the CPU ladder under `runs`: {size: {modality: folder}}."
     return {size: {m: Path(runs or runs_dir())/'pretrain'/f'{size}-{m}' for m in CONTROLS} for size in LADDER}
 
+def longer_run(runs=None) -> Path:
+    "Run folder of the `LONGER` run under `runs`."
+    return Path(runs or runs_dir())/'pretrain'/LONGER['name']
+
 def figure_runs(runs=None) -> list[str]:
     "Names of the runs the ladder figure shows: the ladder and the `LONGER` run."
-    return [f.name for d in ladder_runs(runs).values() for f in d.values()] + [LONGER['name']]
+    return [f.name for d in ladder_runs(runs).values() for f in d.values()] + [longer_run(runs).name]
 
 def ladder_table(runs=None) -> 'pd.DataFrame':
     "One row per finished pretraining run and held-out modality: FLOPs, tokens, loss, unigram baseline."

@@ -22,6 +22,20 @@ def to_py(nb_path, py_path):
         else: out.append('# %%\n' + src)
     Path(py_path).write_text('\n\n'.join(out) + '\n')
 
+def _keep_ids(cells, nb_path):
+    "Give cells the ids they had in the notebook being replaced (same source, else same place), so edits do not churn ids."
+    if not Path(nb_path).exists(): return
+    old = json.loads(Path(nb_path).read_text())['cells']
+    by_src = {}
+    for c in old: by_src.setdefault(''.join(c['source']), c.get('id'))
+    used = set()
+    for c in cells:
+        i = by_src.get(''.join(c['source']))
+        if i and i not in used: c['id'] = i; used.add(i)
+    for k, c in enumerate(cells):
+        i = old[k].get('id') if k < len(old) else None
+        if 'id' not in c and i and i not in used: c['id'] = i; used.add(i)
+
 def to_nb(py_path, nb_path):
     cells, cur, kind = [], [], None
     def flush():
@@ -39,6 +53,7 @@ def to_nb(py_path, nb_path):
             flush(); cur = []; kind = 'markdown' if '[markdown]' in line else 'code'
         elif kind is not None: cur.append(line)
     flush()
+    _keep_ids(cells, nb_path)
     nb = {"cells": cells, "metadata": META, "nbformat": 4, "nbformat_minor": 5}
     Path(nb_path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
