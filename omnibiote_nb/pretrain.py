@@ -21,8 +21,8 @@ from .tokenizers import load_tokenizer, save_tokenizer
 __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'LONGER', 'read_index', 'Shards',
            'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows', 'ValWindows', 'PretrainData',
            'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain',
-           'export', 'token_counts', 'unigram_baseline', 'plot_run', 'ladder_runs', 'longer_run', 'figure_runs',
-           'ladder_table', 'plot_ladder']
+           'export', 'token_counts', 'unigram_baseline', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run',
+           'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown', 'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -469,6 +469,23 @@ def unigram_baseline(shards_dir, split='val', window=None, n_val=64) -> dict:
         out[m] = float(-(c * logp).sum() / c.sum())
     return out
 
+# %% ../nbs/05_pretrain.ipynb #8d67c854
+def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
+    "Held-out MLM loss of modality `m` on a run's fixed validation windows, split into `within` + `leak` (nats)."
+    st, V = Stream(shards_dir, 'val', m, window, 0), net.config.vocab_size
+    own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), V) > 0)
+    n, loss, within, leak = min(n_val, st.n_windows(m)), [], [], []
+    with torch.no_grad():
+        for a in range(0, n, batch):
+            b = collate([st.held_out(m, k) for k in range(a, min(a + batch, n))])
+            logits = net.mlm_logits(net(b['idx'], doc_ids=b['doc_ids'])[b['mask']]).float()
+            t, logp = b['targets'][b['mask']][:, None], logits.log_softmax(-1)
+            loss.append(-logp.gather(1, t)[:, 0])
+            within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
+            leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1))
+    return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak).items()} | \
+           dict(mass_own=torch.cat(leak).neg().exp().mean().item())
+
 # %% ../nbs/05_pretrain.ipynb #11ec7136
 def plot_run(run, name=None) -> list:
     "Training loss and held-out loss per modality against tokens, each modality with its unigram baseline."
@@ -534,4 +551,31 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
         if len(d): ax.axhline(d.unigram.iloc[0], ls='--', c='grey', label='unigram baseline')
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats)',
                title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out (CPU scale)'); ax.legend(fontsize=7)
+    return save_figure(fig, df, name)
+
+# %% ../nbs/05_pretrain.ipynb #2d7aa93b
+def protein_breakdown(runs=None) -> 'pd.DataFrame':
+    "`held_out_breakdown` of the protein loss of the ladder's OmniBioTE and ProtBioTE runs, beside the unigram baseline."
+    import pandas as pd
+    rows = []
+    for size, r in ladder_runs(runs).items():
+        for f in (r['multi'], r['prot']):
+            if not (f/'summary.json').exists(): continue
+            s = json.loads((f/'run.json').read_text())
+            h = held_out_breakdown(OmniBioTE.load(f/'model').eval(), s['data'], 'prot', s['window'], s['n_val'])
+            rows.append(dict(run=f.name, model=CONTROLS[s['modality']], preset=size, **h,
+                             unigram=unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])['prot']))
+    return pd.DataFrame(rows)
+
+def plot_protein_breakdown(df, name='pretrain_protein_breakdown') -> list:
+    "Each run's held-out protein loss above the unigram baseline, stacked as `within` excess and `leak`."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    lab = df.model + ' ' + df.preset
+    ax.bar(lab, df.within - df.unigram, color='C2', label='within - unigram (protein ids only)')
+    ax.bar(lab, df.leak, bottom=(df.within - df.unigram).clip(lower=0), color='C1', label='leak (mass on nucleotide ids)')
+    ax.axhline(0, c='grey', lw=0.8)
+    top = ((df.within - df.unigram).clip(lower=0) + df.leak).max() if len(df) else 0.1
+    ax.set(ylabel='nats above the unigram baseline', title='held-out protein loss, split (CPU scale)', ylim=(None, 1.4 * top))   # room for the legend
+    ax.tick_params(axis='x', labelrotation=30, labelsize=7); ax.legend(fontsize=7)
     return save_figure(fig, df, name)
