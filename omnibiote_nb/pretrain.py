@@ -31,7 +31,7 @@ MODALITIES = ('nuc', 'prot')
 def read_index(shards_dir) -> dict:
     "The `index.json` of a shard folder, with a clear error when there is none."
     p = Path(shards_dir)/'index.json'
-    if not p.exists(): raise OmniError(f'{p}: no shard index; make shards with omnibiote_nb.shards.prepare first')
+    if not p.exists(): raise OmniError(f'{p}: no shard index; make shards first (omnibiote data prepare, or omnibiote_nb.shards.prepare)')
     return json.loads(p.read_text())
 
 class Shards:
@@ -226,13 +226,13 @@ class PretrainData(L.LightningDataModule):
 # %% ../nbs/05_pretrain.ipynb #4ea8249d
 def mup_groups(model, lr, wd=1e-2, width=None) -> list[dict]:
     "Parameter groups: hidden matrices (lr 32/width, wd width/32), head (lr, wd), embeddings and norms (lr, no decay)."
-    width = width or model.config.n_embd
+    width, base = width or model.config.n_embd, model.config.base_width   # muP's base width (32), as in the head's scale
     g = dict(hidden=[], head=[], nodecay=[])
     for m in model.modules():   # by the module that holds a parameter: under FSDP a parameter is a flat shard
         ps = [p for p in m.parameters(recurse=False) if p.requires_grad]
         if isinstance(m, torch.nn.Linear): g['head' if m is model.lm_head else 'hidden'] += ps
         else: g['nodecay'] += ps
-    return [dict(name='hidden', params=g['hidden'], lr=lr * 32 / width, weight_decay=wd * width / 32),
+    return [dict(name='hidden', params=g['hidden'], lr=lr * base / width, weight_decay=wd * width / base),
             dict(name='head', params=g['head'], lr=lr, weight_decay=wd),
             dict(name='embeddings+norms', params=g['nodecay'], lr=lr, weight_decay=0.0)]
 
@@ -272,7 +272,9 @@ class MLM(L.LightningModule):
         total = self._sum(n.detach().float())
         loss = s * self.trainer.world_size / total
         tokens = (self.global_step + 1) * self.hparams.tokens_per_step
-        self.last_loss = float(self._sum(s.detach().float()) / total)
+        if batch_idx % self.hparams.accum == 0: self._micro = []
+        self._micro.append(float(self._sum(s.detach().float()) / total))
+        self.last_loss = sum(self._micro) / len(self._micro)   # the step's loss: the mean of its micro-batches
         self.last_lr = self.lr_schedulers().get_last_lr()[1]   # the base lr this step uses
         self.log_dict({'train/loss': self.last_loss, 'train/tokens': float(tokens),
                        'train/flops': self.flops_per_token * tokens, 'train/lr': self.last_lr})
@@ -384,6 +386,9 @@ def _strategy(strategy):
 
 def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout) -> dict:
     if preset not in TRAIN_PRESETS: raise OmniError(f'unknown training preset {preset!r}; choose one of {", ".join(TRAIN_PRESETS)}')
+    for k, v in dict(tokens=tokens, batch=batch, window=window, lr=lr, n_val=n_val).items():
+        if v is not None and not v > 0: raise OmniError(f'{k} must be positive, not {v!r}')
+    if warmup is not None and warmup < 0: raise OmniError(f'warmup must be 0 or more tokens, not {warmup!r}')
     p = TRAIN_PRESETS[preset]
     idx = read_index(data)
     if p['tokenizer'] and idx['tokenizer'] != p['tokenizer']:
@@ -404,12 +409,14 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
     out = Path(out); ckpt = out/'checkpoints'/'resume.ckpt'
+    if out.exists() and not out.is_dir(): raise OmniError(f'{out}: is a file; the run folder must be a folder')
+    if accum < 1 or (every is not None and every < 1): raise OmniError(f'accum and every must be 1 or more (got {accum}, {every})')
     s = _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout)
     if (out/'run.json').exists() and resume:
         old = json.loads((out/'run.json').read_text())
         if (diff := sorted(k for k in s.keys() | old.keys() if s.get(k) != old.get(k))):
             raise OmniError(f"{out/'run.json'}: cannot resume with other settings ({', '.join(diff)} differ)")
-    elif ckpt.exists(): raise OmniError(f'{ckpt}: this run folder holds a checkpoint; pass resume=True or use another folder')
+    elif ckpt.exists(): raise OmniError(f'{ckpt}: this run folder holds a checkpoint; resume it (resume=True, --resume) or use another folder')
     every = min(every or TRAIN_PRESETS[preset]['every'], s['steps'])
     dm = PretrainData(data, s['window'], s['batch'], modality, seed, n_val, accum=accum, workers=workers)
     torch.manual_seed(seed)
@@ -426,7 +433,8 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
     if trainer.is_global_zero: write_json(out/'run.json', s)
     t0 = time.time()
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt if resume and ckpt.exists() else None)
-    if s['steps'] % every: trainer.validate(module, datamodule=dm, verbose=False)
+    if s['steps'] % every or not hasattr(module, 'val_losses'):   # also when resumed from the last step's checkpoint
+        trainer.validate(module, datamodule=dm, verbose=False)
     trainer.save_checkpoint(ckpt, weights_only=False)
     if trainer.is_global_zero:
         export(ckpt, out/'model'); save_tokenizer(load_tokenizer(data), out/'model')

@@ -209,3 +209,16 @@ def test_resume_refuses_other_settings(shards, tmp_path):
     pretrain('tiny', shards, tmp_path/'r', progress=False, tokens=64 * 8 * 4)
     with pytest.raises(OmniError, match='holds a checkpoint'): pretrain('tiny', shards, tmp_path/'r', progress=False)
     with pytest.raises(OmniError, match='lr'): pretrain('tiny', shards, tmp_path/'r', resume=True, lr=0.01, tokens=64 * 8 * 4, progress=False)
+
+def test_resume_of_a_finished_run(shards, tmp_path):
+    "Killed after its last checkpoint but before its summary (or simply rerun with --resume): it finishes, same numbers."
+    r, kw = tmp_path/'r', dict(progress=False, tokens=64 * 8 * 4)   # 4 steps, a checkpoint every 4: the last is at the end
+    pretrain('tiny', shards, r, **kw)
+    first = json.loads((r/'summary.json').read_text()); (r/'summary.json').unlink()
+    pretrain('tiny', shards, r, resume=True, **kw)
+    assert json.loads((r/'summary.json').read_text())['val'] == first['val']
+
+@pytest.mark.parametrize('bad', [dict(tokens=0), dict(tokens=-5), dict(batch=0), dict(accum=0), dict(warmup=-1), dict(lr=0)])
+def test_bad_settings_are_refused(shards, tmp_path, bad):
+    with pytest.raises(OmniError, match=next(iter(bad))): pretrain('tiny', shards, tmp_path/'x', progress=False, **bad)
+    assert not (tmp_path/'x').exists()
