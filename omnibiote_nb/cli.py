@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import OmniError, log, runs_dir, verify, download, write_json, IN_TEST
 
 # %% auto #0
-__all__ = ['JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce']
+__all__ = ['PRESETS', 'JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce']
 
 # %% ../nbs/90_cli.ipynb #ec78f060
 def _verify(a):
@@ -55,6 +55,21 @@ def _embed(a):
     embed(a.input, a.ckpt, a.out, tag=a.tag, per_token=a.per_token, max_tokens=a.max_tokens, device=a.device)
 
 # %% ../nbs/90_cli.ipynb #3f4ce169
+PRESETS = ['tiny', 'cpu-2', 'cpu-3', 'cpu-4', 'cpu-6'] + [f'{s}{c}' for s in ('small', 'medium', 'large', 'xl') for c in ('', '-char')]
+
+def _positive(x: str) -> int:
+    "argparse type: an integer of at least 1."
+    try: v = int(x)
+    except ValueError: v = 0
+    if v < 1: raise argparse.ArgumentTypeError(f'{x!r} is not a whole number of at least 1')
+    return v
+
+def _devices(x: str):
+    "argparse type for --devices: 'auto', a number of devices, or a comma-separated list of GPU indices."
+    if x == 'auto': return x
+    if ',' in x and all(p.strip().isdigit() for p in x.split(',')): return x
+    return _positive(x)
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser('omnibiote', description='OmniBioTE multi-omic biosequence transformers')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -70,13 +85,15 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser('tokenizers', help='train the BPE tokenizers').add_subparsers(dest='sub', required=True)
     s = t.add_parser('train'); s.add_argument('--out', required=True, type=Path); s.set_defaults(fn=_train_tokenizers)
     s = sub.add_parser('pretrain', help='masked-LM pretraining (laptop CPU, one GPU, many GPUs or nodes)')
-    s.add_argument('--preset', required=True, help='training preset: cpu-2, cpu-3, cpu-4, cpu-6, small, medium, large, xl (+ -char)')
+    s.add_argument('--preset', required=True, choices=PRESETS, metavar='PRESET', help=f'training preset: {", ".join(PRESETS)}')
     s.add_argument('--data', type=Path, default=None, help='shards folder (default: the bundled corpus as BPE shards in the run dir)')
     s.add_argument('--out', type=Path, default=None, help='run folder (default: runs/pretrain/PRESET-MODALITY)')
-    s.add_argument('--resume', action='store_true'); s.add_argument('--devices', default='auto')
+    s.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint (same settings)')
+    s.add_argument('--devices', default='auto', type=_devices, help="'auto', a number of devices, or GPU indices such as 0,1")
     s.add_argument('--strategy', default='auto', choices=['auto', 'ddp', 'fsdp']); s.add_argument('--modality', default='multi', choices=['multi', 'nuc', 'prot'])
-    s.add_argument('--tokens', type=int, default=None); s.add_argument('--accum', type=int, default=1)
-    s.add_argument('--num-nodes', type=int, default=1); s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--tokens', type=_positive, default=None, help="training tokens (default: the preset's)")
+    s.add_argument('--accum', type=_positive, default=1, help='gradient accumulation: micro-batches per step')
+    s.add_argument('--num-nodes', type=_positive, default=1); s.add_argument('--seed', type=int, default=0)
     s.add_argument('--accelerator', default='auto', choices=['auto', 'cpu', 'gpu'])
     s.add_argument('--precision', default=None, help='Lightning precision (default: bf16-mixed on GPU, 32-true on CPU)')
     s.set_defaults(fn=_pretrain)
@@ -88,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('embed', help='pooled (and per-token) embeddings of a FASTA/CSV file, as npz')
     s.add_argument('input', type=Path); s.add_argument('--ckpt', required=True, type=Path); s.add_argument('--out', required=True, type=Path)
     s.add_argument('--tag', default=None, help='force a molecule type (protein, DNA, RNA, ...); default: guess per record')
-    s.add_argument('--per-token', action='store_true'); s.add_argument('--max-tokens', type=int, default=8192)
+    s.add_argument('--per-token', action='store_true'); s.add_argument('--max-tokens', type=_positive, default=8192)
     s.add_argument('--device', default='cpu'); s.set_defaults(fn=_embed)
     s = sub.add_parser('reproduce', help='the main job on the bundled data (resumable)')
     s.add_argument('--runs', type=Path, default=None); s.set_defaults(fn=_reproduce)

@@ -5,6 +5,7 @@
 # %% ../nbs/05_pretrain.ipynb #b686c91e
 from __future__ import annotations
 import json, math, time, hashlib
+from array import array
 from unittest import mock
 from dataclasses import asdict
 from fractions import Fraction
@@ -21,8 +22,9 @@ from .tokenizers import load_tokenizer, save_tokenizer
 __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'LONGER', 'read_index', 'Shards',
            'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows', 'ValWindows', 'PretrainData',
            'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain',
-           'export', 'token_counts', 'unigram_baseline', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run',
-           'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown', 'plot_protein_breakdown']
+           'export', 'token_counts', 'unigram_logp', 'unigram_baseline', 'held_out_breakdown', 'plot_run',
+           'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown',
+           'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -66,18 +68,33 @@ class Shards:
         return np.asarray(self.tokens[s][a:b])
 
 # %% ../nbs/05_pretrain.ipynb #5cd99bf8
-def pack(lengths, T, rng) -> tuple[np.ndarray, np.ndarray]:
+def _window_starts(L, long, T) -> np.ndarray:
+    "Index (in packing order) of the record that opens each window."
+    n = len(L); short = np.where(long, 0, L)
+    inc = np.cumsum(short); exc = inc - short
+    nl = np.flatnonzero(long); nl = np.append(nl, n)[np.searchsorted(nl, np.arange(n))]   # next long record at or after i
+    nxt = np.minimum(np.searchsorted(inc, exc + T, side='right'), nl)   # a window opened by a short record ends here
+    nxt[long] = np.flatnonzero(long) + 1                                 # a long record's window holds it alone
+    out, i = array('q'), 0
+    for a in range(0, n, 1 << 20):   # walk from window start to window start, a block of records at a time
+        blk = nxt[a:a + (1 << 20)].tolist()
+        while i < min(n, a + (1 << 20)): out.append(i); i = blk[i - a]
+    return np.frombuffer(out, np.int64)
+
+def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
     "Pack records of `lengths`, in a random order, into windows of `T` tokens: pieces (n, 3) and window pointers."
-    pieces, ptr, used = [], [0], 0
-    for r in rng.permutation(len(lengths)):
-        n = int(lengths[r])
-        if used and used + n > T: ptr.append(len(pieces)); used = 0   # close the window; pad the rest
-        if n > T:   # a long record fills a window alone: its tag, then a random crop of the rest
-            c = int(rng.integers(0, n - T + 1))
-            pieces += [(r, 0, 1), (r, 1 + c, T - 1)]; ptr.append(len(pieces))
-        else: pieces.append((r, 0, n)); used += n
-    if used: ptr.append(len(pieces))
-    return np.array(pieces, np.int64).reshape(-1, 3), np.array(ptr, np.int64)
+    r = rng.permutation(len(lengths)); L = np.asarray(lengths, np.int64)[r]; long = L > T
+    k = np.where(long, -(-L // T) if tile else 2, 1)                      # pieces per record
+    rec, first = np.repeat(r, k), np.cumsum(k) - k
+    j = np.arange(len(rec)) - np.repeat(first, k)                         # a piece's number within its record
+    start, size, lk = np.zeros(len(rec), np.int64), np.repeat(L, k), np.repeat(long, k)
+    if tile: start[lk] = j[lk] * T; size[lk] = np.minimum(T, size[lk] - start[lk])   # consecutive chunks
+    else:    # a long record fills a window alone: its tag, then a random crop of the rest
+        c = rng.integers(0, L[long] - T + 1)
+        start[lk] = np.where(j[lk] == 0, 0, 1 + np.repeat(c, 2)); size[lk] = np.where(j[lk] == 0, 1, T - 1)
+    ws = first[_window_starts(L, long, T)]
+    if tile: ws = np.sort(np.concatenate([ws] + [first[i] + np.arange(1, k[i]) for i in np.flatnonzero(long)]))
+    return np.stack([rec, start, size], 1), np.append(ws, len(rec))
 
 # %% ../nbs/05_pretrain.ipynb #c7985ed0
 def build_window(shards: Shards, pieces, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,7 +118,7 @@ def mask_window(tok, fixed, rng, rate=0.15) -> tuple[np.ndarray, np.ndarray]:
     m = np.zeros(len(tok), bool); m[rng.choice(free, n, replace=False)] = True
     return np.where(m, MASK, tok), m
 
-# %% ../nbs/05_pretrain.ipynb #d6357ce9
+# %% ../nbs/05_pretrain.ipynb #ff69edf3
 class Stream:
     "The windows of one split of a shard folder: `stream[g]` is window `g` of a run with this seed."
     def __init__(self, shards_dir, split='train', modality='multi', T=512, seed=0, p_nuc=Fraction(4, 5), rate=0.15):
@@ -110,7 +127,7 @@ class Stream:
         self.src = {m: Shards(shards_dir, split, m) for m in self.mods}
         for m, s in self.src.items():
             if not len(s): raise OmniError(f"{shards_dir}/index.json: no {split!r} records of modality {m!r}")
-        self.modality, self.T, self.seed, self.p, self.rate = modality, T, seed, Fraction(p_nuc), rate
+        self.split, self.modality, self.T, self.seed, self.p, self.rate = split, modality, T, seed, Fraction(p_nuc), rate
         self.tokenizer = next(iter(self.src.values())).tokenizer
         self._n, self._plans = {m: [] for m in self.mods}, {}   # windows per epoch laid out so far; recent plans
 
@@ -118,7 +135,8 @@ class Stream:
         "Pieces and pointers of epoch `epoch` of modality `m` (the last few are kept)."
         if (m, epoch) not in self._plans:
             if len(self._plans) >= 4: self._plans.pop(next(iter(self._plans)))
-            self._plans[m, epoch] = pack(self.src[m].lengths, self.T, np.random.default_rng([self.seed, MODALITIES.index(m), epoch]))
+            rng = np.random.default_rng([self.seed, MODALITIES.index(m), epoch])
+            self._plans[m, epoch] = pack(self.src[m].lengths, self.T, rng, tile=self.split != 'train')   # held out: tiled
         return self._plans[m, epoch]
 
     def which(self, g) -> tuple[str, int]:
@@ -411,6 +429,8 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
     out = Path(out); ckpt = out/'checkpoints'/'resume.ckpt'
     if out.exists() and not out.is_dir(): raise OmniError(f'{out}: is a file; the run folder must be a folder')
     if accum < 1 or (every is not None and every < 1): raise OmniError(f'accum and every must be 1 or more (got {accum}, {every})')
+    if accelerator in ('gpu', 'cuda') and not torch.cuda.is_available():
+        raise OmniError(f'accelerator {accelerator!r}: torch sees no CUDA GPU here (torch {torch.__version__}); use cpu or auto')
     s = _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout)
     if (out/'run.json').exists() and resume:
         old = json.loads((out/'run.json').read_text())
@@ -461,13 +481,18 @@ def token_counts(sh: Shards, V) -> np.ndarray:
     c[:4] = 0
     return c
 
+def unigram_logp(shards_dir, m) -> np.ndarray:
+    "Log-probability of each token id under the add-one smoothed token frequencies of modality `m`'s training split."
+    c = token_counts(Shards(shards_dir, 'train', m), read_index(shards_dir)['vocab_size'])
+    return np.log((c + 1) / (c.sum() + len(c)))
+
 def unigram_baseline(shards_dir, split='val', window=None, n_val=64) -> dict:
     "Cross-entropy (nats) per modality of predicting `split` tokens by training-split token frequencies."
     V, out = read_index(shards_dir)['vocab_size'], {}
     for m in MODALITIES:
         tr, ev = Shards(shards_dir, 'train', m), Shards(shards_dir, split, m)
         if not len(tr) or not len(ev): continue
-        logp = np.log((token_counts(tr, V) + 1) / (token_counts(tr, V).sum() + V))
+        logp = unigram_logp(shards_dir, m)
         if window is None: c = token_counts(ev, V)
         else:
             st = Stream(shards_dir, split, m, window, 0)
@@ -479,10 +504,10 @@ def unigram_baseline(shards_dir, split='val', window=None, n_val=64) -> dict:
 
 # %% ../nbs/05_pretrain.ipynb #8d67c854
 def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
-    "Held-out MLM loss of modality `m` on a run's fixed validation windows, split into `within` + `leak` (nats)."
-    st, V = Stream(shards_dir, 'val', m, window, 0), net.config.vocab_size
-    own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), V) > 0)
-    n, loss, within, leak = min(n_val, st.n_windows(m)), [], [], []
+    "Held-out MLM loss of modality `m` on a run's validation windows: `within` + `leak`, and the unigram's on the same tokens."
+    st, uni = Stream(shards_dir, 'val', m, window, 0), torch.as_tensor(unigram_logp(shards_dir, m))
+    own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), len(uni)) > 0)
+    n, loss, within, leak, base = min(n_val, st.n_windows(m)), [], [], [], []
     with torch.no_grad():
         for a in range(0, n, batch):
             b = collate([st.held_out(m, k) for k in range(a, min(a + batch, n))])
@@ -490,9 +515,10 @@ def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
             t, logp = b['targets'][b['mask']][:, None], logits.log_softmax(-1)
             loss.append(-logp.gather(1, t)[:, 0])
             within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
-            leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1))
-    return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak).items()} | \
-           dict(mass_own=torch.cat(leak).neg().exp().mean().item())
+            leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1)); base.append(-uni[t[:, 0]].float())
+    d = torch.cat(loss) - torch.cat(base)   # per token: the model against the unigram, paired
+    return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak, unigram=base).items()} | \
+           dict(mass_own=torch.cat(leak).neg().exp().mean().item(), se=(d.std() / len(d) ** 0.5).item(), masked=len(d))
 
 # %% ../nbs/05_pretrain.ipynb #11ec7136
 def plot_run(run, name=None) -> list:
@@ -515,7 +541,7 @@ def plot_run(run, name=None) -> list:
     return save_figure(fig, pd.DataFrame(mt['val']).assign(**{f'unigram_{m}': base[m] for m in base}),
                        name or f'pretrain_{run.name}')
 
-# %% ../nbs/05_pretrain.ipynb #8b135d5b
+# %% ../nbs/05_pretrain.ipynb #52117222
 LADDER = ('cpu-2', 'cpu-3', 'cpu-4')
 CONTROLS = {'multi': 'OmniBioTE', 'nuc': 'NucBioTE', 'prot': 'ProtBioTE'}
 COLORS = {'OmniBioTE': 'C0', 'NucBioTE': 'C1', 'ProtBioTE': 'C2'}
@@ -535,33 +561,33 @@ def figure_runs(runs=None) -> list[str]:
     return [f.name for d in ladder_runs(runs).values() for f in d.values()] + [longer_run(runs).name]
 
 def ladder_table(runs=None) -> 'pd.DataFrame':
-    "One row per finished pretraining run and held-out modality: FLOPs, tokens, loss, unigram baseline."
+    "One row per finished pretraining run and held-out modality: FLOPs, tokens, loss, unigram baseline, paired SE."
     import pandas as pd
-    rows, base = [], {}
+    rows = []
     for run in sorted(Path(runs or runs_dir()).glob('pretrain/*/summary.json')):
-        s, summ = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text())
-        key = (s['data'], s['window'], s['n_val'])
-        if key not in base: base[key] = unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])
+        s, summ, net = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text()), None
         for m, loss in summ['val'].items():
+            h = held_out_breakdown(net := net or OmniBioTE.load(run.parent/'model').eval(), s['data'], m, s['window'], s['n_val'])
             rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], modality=m,
-                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, unigram=base[key][m]))
+                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, unigram=h['unigram'], se=h['se'],
+                             masked_tokens=h['masked']))
     return pd.DataFrame(rows)
 
 def plot_ladder(df, name='pretrain_ladder') -> list:
-    "Held-out MLM loss against pretraining compute, per modality, with the unigram baseline."
+    "Held-out MLM loss against pretraining compute, per modality, with the unigram baseline (bars: paired SE against it)."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, m in zip(axs, ('nuc', 'prot')):
         d = df[df.modality == m]
         for (model, tok), g in d.groupby(['model', 'tokens']):
-            ax.plot(g.flops, g.val_loss, 'o-' if tok == d.tokens.min() else '*', ms=6 if tok == d.tokens.min() else 12,
-                    label=f'{model}, {tok / 1e6:.0f}M tokens', c=COLORS[model])
+            ax.errorbar(g.flops, g.val_loss, g.se, fmt='o-' if tok == d.tokens.min() else '*', ms=6 if tok == d.tokens.min() else 12,
+                        capsize=3, label=f'{model}, {tok / 1e6:.0f}M tokens', c=COLORS[model])
         if len(d): ax.axhline(d.unigram.iloc[0], ls='--', c='grey', label='unigram baseline')
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats)',
                title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out (CPU scale)'); ax.legend(fontsize=7)
     return save_figure(fig, df, name)
 
-# %% ../nbs/05_pretrain.ipynb #2d7aa93b
+# %% ../nbs/05_pretrain.ipynb #96fc345c
 def protein_breakdown(runs=None) -> 'pd.DataFrame':
     "`held_out_breakdown` of the protein loss of the ladder's OmniBioTE and ProtBioTE runs, beside the unigram baseline."
     import pandas as pd
@@ -571,8 +597,7 @@ def protein_breakdown(runs=None) -> 'pd.DataFrame':
             if not (f/'summary.json').exists(): continue
             s = json.loads((f/'run.json').read_text())
             h = held_out_breakdown(OmniBioTE.load(f/'model').eval(), s['data'], 'prot', s['window'], s['n_val'])
-            rows.append(dict(run=f.name, model=CONTROLS[s['modality']], preset=size, **h,
-                             unigram=unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])['prot']))
+            rows.append(dict(run=f.name, model=CONTROLS[s['modality']], preset=size, **h))
     return pd.DataFrame(rows)
 
 def plot_protein_breakdown(df, name='pretrain_protein_breakdown') -> list:
