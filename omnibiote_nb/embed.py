@@ -4,7 +4,8 @@
 
 # %% ../nbs/07_embed.ipynb #523765e0
 from __future__ import annotations
-import csv, gzip, io
+import csv, gzip, itertools, json, os, re, zlib
+from collections import Counter
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
@@ -14,30 +15,78 @@ from .tokenizers import load_tokenizer
 from .model import OmniBioTE
 
 # %% auto #0
-__all__ = ['read_inputs', 'guess_tag', 'windows', 'embed_records', 'embed']
+__all__ = ['read_inputs', 'guess_tag', 'windows', 'batches', 'embed_records', 'check_out', 'check_device', 'known_tag',
+           'checked_records', 'embed']
 
-# %% ../nbs/07_embed.ipynb #bdf04e22
+# %% ../nbs/07_embed.ipynb #f24b6d8c
+def _lines(path):
+    "(line number, bytes) of a plain or gzip file; an OmniError naming the file when it cannot be read to the end."
+    with open(path, 'rb') as raw:
+        gz = raw.read(2) == b'\x1f\x8b'; raw.seek(0)
+        it = enumerate(gzip.GzipFile(fileobj=raw) if gz else raw, 1)
+        while True:
+            try: yield next(it)
+            except StopIteration: return
+            except (EOFError, OSError, zlib.error) as e:
+                raise OmniError(f'{path}: {"corrupt or truncated gzip" if gz else "unreadable"} ({e})') from None
+
+def _decode(b, ln, path, where):
+    "Line `ln` as text; `where()` says which record it belongs to if it is not UTF-8."
+    try: return b.decode('utf-8-sig' if ln == 1 else 'utf-8')
+    except UnicodeDecodeError as e:
+        raise OmniError(f'{path}: {where()}line {ln}, column {e.start + 1}: byte 0x{b[e.start]:02x} is not UTF-8 text') from None
+
+# %% ../nbs/07_embed.ipynb #dcad4d72
+def _fasta(path, lines, tag):
+    n, rid, seq = 0, None, []
+    for ln, b in lines:
+        s = _decode(b, ln, path, lambda: f'record {n + 1}, ' if b[:1] == b'>' else f'record {n} ({rid}), ')
+        if s[:1] == '>':
+            if n: yield rid, tag, ''.join(seq)
+            n, rid, seq = n + 1, (s[1:].split() or [''])[0], []
+        elif s[:1] == ';' or not s.strip(): continue
+        elif not n: raise OmniError(f'{path}: line {ln}: sequence before the first ">" header')
+        else: seq.append(''.join(s.split()))
+    if n: yield rid, tag, ''.join(seq)
+
+def _csv(path, lines, tag):
+    at = [0, -1]                                              # current line, records read (-1: still in the header)
+    def text():
+        for ln, b in lines: at[0] = ln; yield _decode(b, ln, path, lambda: f'record {at[1] + 1}, ' if at[1] >= 0 else '')
+    rows = csv.reader(text())
+    try:
+        head = [h.strip().lower() for h in next(rows)]; at[1] = 0
+        if not {'id', 'sequence'} <= set(head): raise OmniError(f'{path}: a CSV needs columns id and sequence (has {head})')
+        col = {h: i for i, h in reversed(list(enumerate(head)))}
+        for r in rows:
+            if not r: continue
+            at[1] += 1; get = lambda k: r[col[k]].strip() if k in col and col[k] < len(r) else ''
+            yield get('id'), tag or get('tag') or None, ''.join(get('sequence').split())
+    except csv.Error as e: raise OmniError(f'{path}: line {at[0]}: {e}') from None
+
+# %% ../nbs/07_embed.ipynb #c1759569
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))   # a genome in one CSV field is fine
+
 def read_inputs(path, tag=None):
-    "Yield (id, tag, raw sequence) from a FASTA or CSV file."
+    "Yield (id, tag or None, raw sequence) from a FASTA or CSV file, plain or gzip."
     path = Path(path)
     if not path.is_file(): raise OmniError(f'{path}: no such file')
-    opener = gzip.open if path.read_bytes()[:2] == b'\x1f\x8b' else open
-    with opener(path, 'rt', newline='') as f:
-        first = f.read(1); f.seek(0)
-        if first == '>':
-            from Bio.SeqIO.FastaIO import SimpleFastaParser
-            for head, seq in SimpleFastaParser(f): yield head.split(maxsplit=1)[0] if head.strip() else '?', tag, seq
-        elif first:
-            rows = csv.DictReader(f)
-            if not {'id', 'sequence'} <= set(rows.fieldnames or []):
-                raise OmniError(f'{path}: a CSV needs columns id and sequence (has {rows.fieldnames})')
-            for r in rows: yield r['id'], tag or r.get('tag') or None, r['sequence'] or ''
-        else: raise OmniError(f'{path}: empty file')
+    lines = _lines(path)
+    for ln, b in lines:
+        if (first := _decode(b, ln, path, lambda: '').strip()): break
+    else: raise OmniError(f'{path}: empty file')
+    parse = _fasta if first[0] in '>;' else _csv
+    yield from parse(path, itertools.chain([(ln, b)], lines), tag)
+
+# %% ../nbs/07_embed.ipynb #e8851cdf
+_NOT_NUC = re.compile('[EFIJLOPQXZ]')                         # letters that are neither nucleotides nor IUPAC codes
 
 def guess_tag(seq: str) -> str:
     "DNA, RNA or protein from the letters alone."
-    s = set(seq.upper())
-    return ('RNA' if 'U' in s else 'DNA') if s <= set('ACGTUN') else PROTEIN
+    s = seq.upper()
+    plain, ambiguous = sum(map(s.count, 'ACGTUN')), sum(map(s.count, 'RYKMSWBDHV'))
+    if _NOT_NUC.search(s) or plain < ambiguous: return PROTEIN
+    return 'RNA' if 'U' in s else 'DNA'
 
 # %% ../nbs/07_embed.ipynb #d071811d
 def windows(n: int, T: int) -> list[tuple[int, int]]:
@@ -47,52 +96,165 @@ def windows(n: int, T: int) -> list[tuple[int, int]]:
     starts = list(range(0, n - T, stride)) + [n - T]
     return [(s, s + T) for s in starts]
 
-# %% ../nbs/07_embed.ipynb #c021f9f9
-@torch.inference_mode()
-def embed_records(model, tok, records, max_tokens=8192, per_token=False, progress=True, device='cpu'):
-    "Embed (id, tag, normalised seq) records; returns a dict of arrays."
-    model.eval().to(device); T, W = model.config.max_len, model.config.n_embd
-    ids = [tok.encode(s, t) for _, t, s in records]
-    wins = [(i, a, b) for i, x in enumerate(ids) for a, b in windows(len(x), T)]
-    wins.sort(key=lambda w: w[2] - w[1])
-    acc = [np.zeros((len(x), W), np.float32) for x in ids]; cnt = [np.zeros(len(x), np.float32) for x in ids]
-    bar = tqdm(total=sum(b - a for _, a, b in wins), unit='tok', desc='embed', disable=not progress)
+# %% ../nbs/07_embed.ipynb #3003d1c1
+def batches(lengths, max_tokens: int):
+    "Yield [start, end) runs of `lengths` (sorted ascending) with (end - start) * lengths[end - 1] <= max_tokens."
+    if max_tokens <= 0: raise OmniError(f'--max-tokens {max_tokens}: must be a positive number of tokens per batch')
     k = 0
-    while k < len(wins):
-        L = wins[k][2] - wins[k][1]; n = max(1, max_tokens // L)
-        while k + n < len(wins) and (wins[k + n - 1][2] - wins[k + n - 1][1]) * n > max_tokens: n -= 1
-        batch = wins[k:k + n]; Lmax = max(b - a for _, a, b in batch)
-        x = torch.full((len(batch), Lmax), tok.pad_id, dtype=torch.long)
+    while k < len(lengths):
+        n = 1
+        while k + n < len(lengths) and (n + 1) * lengths[k + n] <= max_tokens: n += 1
+        yield k, k + n; k += n
+
+# %% ../nbs/07_embed.ipynb #d8c7d98c
+def _chunks(records, tok, budget):
+    "Lists of ((id, tag, seq), token ids) of about `budget` tokens (a longer record alone)."
+    chunk, n = [], 0
+    for r in records:
+        x = tok.encode(r[2], r[1]); chunk.append((r, x)); n += len(x)
+        if n >= budget: yield chunk; chunk, n = [], 0
+    if chunk: yield chunk
+
+def _weights(cnt):
+    "Weight of each token in its record's mean: residue tokens only (all tokens if there are none), each window counted once."
+    w = 1 / cnt
+    if len(w) > 2: w[[0, -1]] = 0
+    return w / (w > 0).sum()
+
+# %% ../nbs/07_embed.ipynb #4d06bbb3
+def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar):
+    "mean, first (and per-token states or None) of the token-id arrays `ids`."
+    T, W = model.config.max_len, model.config.n_embd
+    wins = sorted(((i, a, b) for i, x in enumerate(ids) for a, b in windows(len(x), T)), key=lambda w: w[2] - w[1])
+    cnt = [np.zeros(len(x), np.float32) for x in ids]
+    for i, a, b in wins: cnt[i][a:b] += 1
+    wt, left = [_weights(c) for c in cnt], Counter(i for i, _, _ in wins)
+    mean, first = np.zeros((len(ids), W), np.float32), np.zeros((len(ids), W), np.float32)
+    acc = [np.zeros((len(x), W), np.float32) for x in ids] if per_token else None
+    for s, e in batches([b - a for _, a, b in wins], max_tokens):
+        batch = wins[s:e]; x = torch.full((len(batch), batch[-1][2] - batch[-1][1]), tok.pad_id, dtype=torch.long)
         for j, (i, a, b) in enumerate(batch): x[j, :b - a] = torch.from_numpy(ids[i][a:b].astype(np.int64))
         h = model(x.to(device), pad_id=tok.pad_id).float().cpu().numpy()
-        for j, (i, a, b) in enumerate(batch): acc[i][a:b] += h[j, :b - a]; cnt[i][a:b] += 1
-        bar.update(sum(b - a for _, a, b in batch)); k += n
-    bar.close()
-    states = [a / c[:, None] for a, c in zip(acc, cnt)]
-    out = dict(ids=np.array([r[0] for r in records], dtype=str), tags=np.array([r[1] for r in records], dtype=str),
-               n_residues=np.array([len(r[2]) for r in records], np.int64),
-               mean=np.stack([s[1:-1].mean(0) if len(s) > 2 else s.mean(0) for s in states]) if states else np.zeros((0, W), np.float32),
-               first=np.stack([s[0] for s in states]) if states else np.zeros((0, W), np.float32))
+        for j, (i, a, b) in enumerate(batch):
+            mean[i] += wt[i][a:b] @ h[j, :b - a]
+            if a == 0: first[i] = h[j, 0]
+            if per_token: acc[i][a:b] += h[j, :b - a]
+            left[i] -= 1; bar.update(left[i] == 0)
+    return mean, first, [a / c[:, None] for a, c in zip(acc, cnt)] if per_token else None
+
+# %% ../nbs/07_embed.ipynb #34ef60f0
+@torch.inference_mode()
+def embed_records(model, tok, records, max_tokens=8192, per_token=False, progress=True, device='cpu',
+                  chunk_tokens=1 << 20, total=None) -> dict:
+    "Embed an iterable of (id, tag, normalised seq) records; returns a dict of arrays (keys as in the table above)."
+    if max_tokens <= 0: raise OmniError(f'--max-tokens {max_tokens}: must be a positive number of tokens per batch')
+    model.eval().to(device); W = model.config.n_embd
+    recs, means, firsts, states, spans = [], [], [], [], []
+    with tqdm(total=total, unit='rec', desc='embed', disable=not progress) as bar:
+        for chunk in _chunks(records, tok, chunk_tokens):
+            m, f, st = _embed_chunk(model, tok, [x for _, x in chunk], max_tokens, per_token, device, bar)
+            recs += [r for r, _ in chunk]; means.append(m); firsts.append(f)
+            if per_token: states += st; spans += [tok.spans(x) for _, x in chunk]
+    cat = lambda a, shape, dt=np.float32: np.concatenate(a) if a else np.zeros(shape, dt)
+    out = dict(ids=np.array([r[0] for r in recs], dtype=str), tags=np.array([r[1] for r in recs], dtype=str),
+               n_residues=np.array([len(r[2]) for r in recs], np.int64), mean=cat(means, (0, W)), first=cat(firsts, (0, W)))
     if per_token:
         out['offsets'] = np.concatenate([[0], np.cumsum([len(s) for s in states])]).astype(np.int64)
-        out['tokens'] = np.concatenate(states) if states else np.zeros((0, W), np.float32)
-        out['spans'] = np.concatenate([tok.spans(x) for x in ids]) if ids else np.zeros((0, 2), np.int32)
+        out['tokens'], out['spans'] = cat(states, (0, W)), cat(spans, (0, 2), np.int32)
     return out
 
-# %% ../nbs/07_embed.ipynb #e8851cdf
-def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cpu', progress=True) -> dict:
-    "Embed every valid record of a FASTA/CSV file with the checkpoint folder `ckpt`; write `out` (.npz)."
-    if tag is not None and tag not in TAGS + [PROTEIN]: raise OmniError(f'--tag {tag!r}: use protein or one of {", ".join(TAGS)}')
-    model, tok = OmniBioTE.load(ckpt), load_tokenizer(ckpt)
-    good, bad = [], []
+# %% ../nbs/07_embed.ipynb #0ed38cb1
+def check_out(out, inp) -> Path:
+    "`out` as a Path, once it is sure that writing it at the end will work and will not overwrite the input."
+    out = Path(out)
+    if out.is_dir(): raise OmniError(f'--out {out}: is a folder; give a file name, e.g. {out / "embeddings.npz"}')
+    if out.exists() and Path(inp).exists() and os.path.samefile(out, inp):
+        raise OmniError(f'--out {out}: is the input file')
+    d = out.parent
+    while not d.exists() and d != d.parent: d = d.parent
+    if not d.is_dir(): raise OmniError(f'--out {out}: cannot create folder {out.parent}: {d} is a file')
+    if not os.access(d, os.W_OK | os.X_OK): raise OmniError(f'--out {out}: cannot write in {d} (permission denied)')
+    return out
+
+def check_device(device) -> torch.device:
+    "`device` as a torch device that this machine has; an OmniError otherwise."
+    use = 'use cpu, cuda, cuda:N or mps'
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise OmniError(f'--device {device!r}: not a device name; {use}') from None
+    have = {'cpu': True, 'cuda': torch.cuda.is_available(), 'mps': torch.backends.mps.is_available()}
+    if d.type not in have: raise OmniError(f'--device {device}: not supported; {use}')
+    if not have[d.type]:
+        why = f'no {d.type} device here' if d.type != 'cuda' or torch.version.cuda else 'this PyTorch is built without CUDA'
+        raise OmniError(f'--device {device}: {why}; use --device cpu')
+    if d.type == 'cuda' and (d.index or 0) >= (k := torch.cuda.device_count()):
+        raise OmniError(f'--device {device}: this machine has {k} CUDA device(s)')
+    return d
+
+_TAG_OF = {t.lower(): t for t in TAGS + [PROTEIN]}
+
+def known_tag(t: str, where='--tag') -> str:
+    "The tag that `t` names, case-insensitively; an OmniError naming `where` otherwise."
+    if (k := _TAG_OF.get(str(t).strip().lower())) is None:
+        raise OmniError(f'{where}: unknown tag {t!r}; use protein or one of {", ".join(TAGS)}')
+    return k
+
+# %% ../nbs/07_embed.ipynb #b4b7e490
+def checked_records(inp, tag=None, bad=None):
+    "Yield (record number, id, tag, normalised seq) of the valid records; invalid ones go to `bad` as (id, why), logged."
     for n, (rid, t, raw) in enumerate(read_inputs(inp, tag), 1):
-        t = t or guess_tag(raw)
-        try: s = norm_seq(raw.encode(), t, strict=True, where=f'{inp}: record {n} ({rid})')
-        except OmniError as e: bad.append((rid, str(e))); log.warning(str(e)); continue
-        good.append((rid, t, s.decode()))
-    if not good: raise OmniError(f'{inp}: no valid records to embed ({len(bad)} bad)')
-    res = embed_records(model, tok, good, max_tokens, per_token, progress, device)
-    res['skipped_ids'] = np.array([b[0] for b in bad], dtype=str); res['skipped_why'] = np.array([b[1] for b in bad], dtype=str)
-    with atomic_write(Path(out)) as f: np.savez(f, **res)
-    log.info(f'embedded {len(good)} records into {out}; skipped {len(bad)}')
+        where = f'{inp}: record {n} ({rid})'
+        try:
+            t = known_tag(t, where) if t else guess_tag(raw)
+            if not raw.isascii():
+                i = next(i for i, c in enumerate(raw) if not c.isascii())
+                raise OmniError(f'{where}: invalid character {raw[i]!r} at position {i + 1}')
+            yield n, rid, t, norm_seq(raw.encode(), t, strict=True, where=where).decode()
+        except OmniError as e:
+            if bad is None: continue
+            bad.append((rid, str(e)))
+            if len(bad) <= 20: log.warning(str(e))            # all of them are in the npz's skipped_why
+
+# %% ../nbs/07_embed.ipynb #3b942c00
+def _warn_ids(inp, ids):
+    "Warn, with counts, about empty and repeated ids (the records are kept, in input order)."
+    c = Counter(ids)
+    if (e := c.pop('', 0)):
+        log.warning(f'{inp}: {e} record(s) with an empty id (a bare ">" or an empty CSV id); kept, in input order')
+    if (d := {k: v for k, v in c.items() if v > 1}):
+        log.warning(f'{inp}: {sum(d.values()) - len(d)} record(s) repeat an earlier id (e.g. {next(iter(d))!r}); '
+                    'kept, in input order')
+
+def _warn_modality(ckpt, tags):
+    "Warn when a single-omic control (run.json beside the model folder) is given the other modality."
+    p = Path(ckpt).resolve().parent / 'run.json'
+    try: m = json.loads(p.read_text()).get('modality')
+    except (OSError, ValueError, AttributeError): return
+    if m in ('nuc', 'prot') and (k := sum((t == PROTEIN) == (m == 'nuc') for t in tags)):
+        log.warning(f'{ckpt}: pretrained on {"nucleic acids" if m == "nuc" else "proteins"} only ({p}: modality {m!r}); '
+                    f'{k} of {len(tags)} records are {"proteins" if m == "nuc" else "nucleic acids"}, which it never saw')
+
+# %% ../nbs/07_embed.ipynb #bb68adcd
+def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cpu', progress=True,
+          chunk_tokens=1 << 20) -> dict:
+    "Embed every valid record of a FASTA/CSV file with the checkpoint folder `ckpt`; write `out` (.npz)."
+    tag = known_tag(tag) if tag is not None else None
+    if not Path(inp).is_file(): raise OmniError(f'{inp}: no such file')
+    if max_tokens <= 0: raise OmniError(f'--max-tokens {max_tokens}: must be a positive number of tokens per batch')
+    device, out = check_device(device), check_out(out, inp)
+    model, tok = OmniBioTE.load(ckpt), load_tokenizer(ckpt)
+    bad, ids, tags = [], [], []
+    for _, rid, t, _ in checked_records(inp, tag, bad): ids.append(rid); tags.append(t)
+    if bad: log.warning(f'{inp}: skipped {len(bad)} of {len(bad) + len(ids)} records (reasons in skipped_why)')
+    if not ids: raise OmniError(f'{inp}: no valid records to embed ({len(bad)} bad)')
+    _warn_ids(inp, ids + [b[0] for b in bad]); _warn_modality(ckpt, tags)
+    log.info(f'{inp}: embedding {len(ids)} records ({", ".join(f"{v} {k}" for k, v in Counter(tags).items())})')
+    res = embed_records(model, tok, ((rid, t, s) for _, rid, t, s in checked_records(inp, tag)), max_tokens, per_token,
+                        progress, device, chunk_tokens, total=len(ids))
+    if list(res['ids']) != ids: raise OmniError(f'{inp}: changed while it was being read; run again')
+    res['skipped_ids'], res['skipped_why'] = (np.array([b[k] for b in bad], dtype=str) for k in (0, 1))
+    existed = out.exists()
+    try:
+        with atomic_write(out) as f: np.savez(f, **res)
+    except OSError as e: raise OmniError(f'{out}: cannot write ({e.strerror or e})') from None
+    log.info(f'embedded {len(ids)} records into {out}{" (replaced the existing file)" if existed else ""}; skipped {len(bad)}')
     return res

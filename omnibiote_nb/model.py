@@ -5,7 +5,7 @@
 # %% ../nbs/04_model.ipynb #22f5e474
 from __future__ import annotations
 import json, math
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, fields, MISSING
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save as st_save, load_file as st_load
@@ -203,15 +203,27 @@ def _save(self, path):
     write_json(path / 'config.json', asdict(self.config))
     if getattr(self, 'tokenizer', None) is not None: save_tokenizer(self.tokenizer, path)
 
+def _read_config(p) -> OmniBioTEConfig:
+    "The config in the JSON file `p`; a one-line OmniError naming `p` when it is unreadable, incomplete or mistyped."
+    try: raw = json.loads(Path(p).read_text())
+    except (ValueError, OSError) as e: raise OmniError(f'{p}: not valid JSON ({e})') from None
+    if not isinstance(raw, dict): raise OmniError(f'{p}: expected a JSON object, got {type(raw).__name__}')
+    fs = {f.name: f for f in fields(OmniBioTEConfig)}
+    if set(raw) - set(fs): raise OmniError(f'{p}: unknown fields {sorted(set(raw) - set(fs))}')
+    if (miss := [k for k, f in fs.items() if f.default is MISSING and k not in raw]): raise OmniError(f'{p}: missing fields {miss}')
+    for k, v in raw.items():
+        typ, want = (int, 'an integer > 0') if fs[k].type == 'int' else ((int, float), 'a number in [0, 1)' if k == 'dropout' else 'a number > 0')
+        if isinstance(v, bool) or not isinstance(v, typ) or not (0 <= v < 1 if k == 'dropout' else v > 0):
+            raise OmniError(f'{p}: {k} must be {want}, got {v!r}')
+    try: return OmniBioTEConfig(**raw)
+    except OmniError as e: raise OmniError(f'{p}: {e}') from None
+
 def _load(cls, path, device='cpu'):
     "Rebuild a model from a folder written by `save`."
     path = Path(path)
     for f in ('config.json', 'model.safetensors'):
-        if not (path / f).exists(): raise OmniError(f'{path / f}: missing; not a checkpoint folder')
-    raw = json.loads((path / 'config.json').read_text())
-    known = {f.name for f in fields(OmniBioTEConfig)}
-    if set(raw) - known: raise OmniError(f'{path / "config.json"}: unknown fields {sorted(set(raw) - known)}')
-    model = cls(OmniBioTEConfig(**raw))
+        if not (path / f).is_file(): raise OmniError(f'{path / f}: missing; not a checkpoint folder')
+    model = cls(_read_config(path / 'config.json'))
     try: tensors = st_load(path / 'model.safetensors', device=str(device))
     except Exception as e: raise OmniError(f'{path / "model.safetensors"}: unreadable ({e})') from None
     try: model.load_state_dict(tensors)

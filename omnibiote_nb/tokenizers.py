@@ -172,6 +172,13 @@ def _check_model(sp, alphabet, name):
     return pieces
 
 # %% ../nbs/02_tokenizers.ipynb #92a16fe9
+def _read_json(p) -> dict:
+    "The JSON object in file `p`; a one-line OmniError naming `p` otherwise."
+    try: d = json.loads(Path(p).read_text())
+    except (ValueError, OSError) as e: raise OmniError(f'{p}: not valid JSON ({e})') from None
+    if not isinstance(d, dict): raise OmniError(f'{p}: expected a JSON object, got {type(d).__name__}')
+    return d
+
 class BPETokenizer(Tokenizer):
     "Two SentencePiece BPE models (nucleotide ids from 0, protein ids offset by the nucleotide model's size)."
     def __init__(self, nuc_model: bytes, prot_model: bytes, settings: dict|None = None, name='bpe', threads=1):
@@ -189,11 +196,13 @@ class BPETokenizer(Tokenizer):
         path = Path(path or BPE_DIR)
         files = [path/f for f in ('nuc.model', 'prot.model', 'settings.json')]
         if (miss := [str(f) for f in files if not f.is_file()]): raise OmniError(f'BPE tokenizer: missing {", ".join(miss)}')
-        settings = json.loads(files[2].read_text())
+        settings = _read_json(files[2])
         for f, m in zip(files, ('nuc', 'prot')):
+            if not isinstance(settings.get(m, {}), dict): raise OmniError(f'{files[2]}: {m!r} should be an object')
             if (want := settings.get(m, {}).get('sha256')) and file_hash(f) != want:
                 raise OmniError(f'{f}: sha256 differs from {files[2]}; the models and settings come from different trainings')
-        return cls(files[0].read_bytes(), files[1].read_bytes(), settings, str(path), threads)
+        try: return cls(files[0].read_bytes(), files[1].read_bytes(), settings, str(path), threads)
+        except RuntimeError as e: raise OmniError(f'{path}: nuc.model or prot.model is not a SentencePiece model ({str(e).strip()[:80]})') from None
 
     def _residues(self, seqs, prot):
         _char_ids(seqs, prot)                                    # the alphabet check: an OmniError naming record and position
@@ -281,7 +290,7 @@ def load_tokenizer(path) -> Tokenizer:
     "The tokenizer recorded in the folder `path` by `save_tokenizer`."
     p = Path(path)/'tokenizer.json'
     if not p.is_file(): raise OmniError(f'{p}: missing; this folder does not say which tokenizer its model was trained with')
-    kind = json.loads(p.read_text()).get('kind')
+    kind = _read_json(p).get('kind')
     if kind == 'char': return CharTokenizer()
     if kind == 'bpe': return BPETokenizer.load(Path(path)/'bpe')
     raise OmniError(f'{p}: unknown tokenizer kind {kind!r}')
