@@ -507,18 +507,24 @@ def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
     "Held-out MLM loss of modality `m` on a run's validation windows: `within` + `leak`, and the unigram's on the same tokens."
     st, uni = Stream(shards_dir, 'val', m, window, 0), torch.as_tensor(unigram_logp(shards_dir, m))
     own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), len(uni)) > 0)
-    n, loss, within, leak, base = min(n_val, st.n_windows(m)), [], [], [], []
+    n, loss, within, leak, base, noisy = min(n_val, st.n_windows(m)), [], [], [], [], []
+    g, p = torch.Generator().manual_seed(0), uni.exp() * own
+    def mlm_logits(idx, b): return net.mlm_logits(net(idx, doc_ids=b['doc_ids'])[b['mask']]).float()
     with torch.no_grad():
         for a in range(0, n, batch):
             b = collate([st.held_out(m, k) for k in range(a, min(a + batch, n))])
-            logits = net.mlm_logits(net(b['idx'], doc_ids=b['doc_ids'])[b['mask']]).float()
+            logits = mlm_logits(b['idx'], b)
             t, logp = b['targets'][b['mask']][:, None], logits.log_softmax(-1)
+            ctx = ~b['mask'] & own[b['targets']]   # the context: unmasked residue tokens (not tags, ends, padding)
+            resampled = b['idx'].masked_scatter(ctx, torch.multinomial(p, int(ctx.sum()), True, generator=g))
+            noisy.append(-mlm_logits(resampled, b).log_softmax(-1).gather(1, t)[:, 0])
             loss.append(-logp.gather(1, t)[:, 0])
             within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
             leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1)); base.append(-uni[t[:, 0]].float())
-    d = torch.cat(loss) - torch.cat(base)   # per token: the model against the unigram, paired
+    d, c = torch.cat(loss) - torch.cat(base), torch.cat(noisy) - torch.cat(loss)   # per token, paired
     return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak, unigram=base).items()} | \
-           dict(mass_own=torch.cat(leak).neg().exp().mean().item(), se=(d.std() / len(d) ** 0.5).item(), masked=len(d))
+           dict(mass_own=torch.cat(leak).neg().exp().mean().item(), se=(d.std() / len(d) ** 0.5).item(), masked=len(d),
+                context_gain=c.mean().item(), context_se=(c.std() / len(c) ** 0.5).item())
 
 # %% ../nbs/05_pretrain.ipynb #11ec7136
 def plot_run(run, name=None) -> list:
@@ -570,7 +576,7 @@ def ladder_table(runs=None) -> 'pd.DataFrame':
             h = held_out_breakdown(net := net or OmniBioTE.load(run.parent/'model').eval(), s['data'], m, s['window'], s['n_val'])
             rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], modality=m,
                              flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, unigram=h['unigram'], se=h['se'],
-                             masked_tokens=h['masked']))
+                             masked_tokens=h['masked'], context_gain=h['context_gain'], context_se=h['context_se']))
     return pd.DataFrame(rows)
 
 def plot_ladder(df, name='pretrain_ladder') -> list:
@@ -584,7 +590,8 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
                         capsize=3, label=f'{model}, {tok / 1e6:.0f}M tokens', c=COLORS[model])
         if len(d): ax.axhline(d.unigram.iloc[0], ls='--', c='grey', label='unigram baseline')
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats)',
-               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out (CPU scale)'); ax.legend(fontsize=7)
+               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out (CPU scale)')
+        ax.margins(y=0.3); ax.legend(fontsize=7)   # room for the legend
     return save_figure(fig, df, name)
 
 # %% ../nbs/05_pretrain.ipynb #96fc345c
