@@ -516,7 +516,7 @@ def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
             logits = mlm_logits(b['idx'], b)
             t, logp = b['targets'][b['mask']][:, None], logits.log_softmax(-1)
             ctx = ~b['mask'] & own[b['targets']]   # the context: unmasked residue tokens (not tags, ends, padding)
-            resampled = b['idx'].masked_scatter(ctx, torch.multinomial(p, int(ctx.sum()), True, generator=g))
+            resampled = b['idx'].masked_scatter(ctx, torch.multinomial(p, int(ctx.sum()), True, generator=g)) if ctx.any() else b['idx']
             noisy.append(-mlm_logits(resampled, b).log_softmax(-1).gather(1, t)[:, 0])
             loss.append(-logp.gather(1, t)[:, 0])
             within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
