@@ -157,7 +157,7 @@ def _stage_pretrain(runs):
 def _stage_pretrain_figure(runs):
     from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, ladder_runs, longer_run, figure_runs, LADDER,
                                        protein_breakdown, plot_protein_breakdown)
-    t, pb = ladder_table(runs), protein_breakdown(runs); t = t[t.run.isin(figure_runs(runs))]
+    t = ladder_table(runs); pb = protein_breakdown(t, runs); t = t[t.run.isin(figure_runs(runs))]
     for p in (plot_ladder(t) + plot_run(ladder_runs(runs)[LADDER[-1]]['multi'], f'pretrain_{LADDER[-1]}')
               + plot_run(longer_run(runs)) + plot_protein_breakdown(pb)): log.info(f'wrote {p}')
     for r in t.itertuples(): log.info(f'{r.run:>14} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PKG', 'REPO', 'IN_TEST', 'log', 'data_dir', 'runs_dir', 'figures_dir', 'OmniError', 'atomic_write', 'write_json',
-           'write_csv', 'save_figure', 'file_hash', 'manifests', 'bundled', 'verify', 'download']
+           'read_json', 'write_csv', 'save_figure', 'file_hash', 'manifests', 'bundled', 'verify', 'download']
 
 # %% ../nbs/00_core.ipynb #b9ca0ba0
 PKG = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'omnibiote_nb'
@@ -62,6 +62,13 @@ def atomic_write(path, mode='wb'):
 def write_json(path, obj):
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path, 'w') as f: json.dump(obj, f, indent=1, sort_keys=False); f.write('\n')
+
+def read_json(path) -> dict:
+    "The JSON object in file `path`; a one-line OmniError naming the file otherwise."
+    try: d = json.loads(Path(path).read_text())
+    except (ValueError, OSError) as e: raise OmniError(f'{path}: not valid JSON ({e})') from None
+    if not isinstance(d, dict): raise OmniError(f'{path}: expected a JSON object, got {type(d).__name__}')
+    return d
 
 def write_csv(path, df):
     "Write a DataFrame as CSV without its index, atomically."

@@ -147,7 +147,6 @@ def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar):
 def embed_records(model, tok, records, max_tokens=8192, per_token=False, progress=True, device='cpu',
                   chunk_tokens=1 << 20, total=None) -> dict:
     "Embed an iterable of (id, tag, normalised seq) records; returns a dict of arrays (keys as in the table above)."
-    if max_tokens <= 0: raise OmniError(f'--max-tokens {max_tokens}: must be a positive number of tokens per batch')
     model.eval().to(device); W = model.config.n_embd
     recs, means, firsts, states, spans = [], [], [], [], []
     with tqdm(total=total, unit='rec', desc='embed', disable=not progress) as bar:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, fields, MISSING
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save as st_save, load_file as st_load
-from .core import OmniError, atomic_write, write_json
+from .core import OmniError, atomic_write, write_json, read_json
 from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
@@ -205,9 +205,7 @@ def _save(self, path):
 
 def _read_config(p) -> OmniBioTEConfig:
     "The config in the JSON file `p`; a one-line OmniError naming `p` when it is unreadable, incomplete or mistyped."
-    try: raw = json.loads(Path(p).read_text())
-    except (ValueError, OSError) as e: raise OmniError(f'{p}: not valid JSON ({e})') from None
-    if not isinstance(raw, dict): raise OmniError(f'{p}: expected a JSON object, got {type(raw).__name__}')
+    raw = read_json(p)
     fs = {f.name: f for f in fields(OmniBioTEConfig)}
     if set(raw) - set(fs): raise OmniError(f'{p}: unknown fields {sorted(set(raw) - set(fs))}')
     if (miss := [k for k, f in fs.items() if f.default is MISSING and k not in raw]): raise OmniError(f'{p}: missing fields {miss}')

@@ -567,7 +567,7 @@ def figure_runs(runs=None) -> list[str]:
     return [f.name for d in ladder_runs(runs).values() for f in d.values()] + [longer_run(runs).name]
 
 def ladder_table(runs=None) -> 'pd.DataFrame':
-    "One row per finished pretraining run and held-out modality: FLOPs, tokens, loss, unigram baseline, paired SE."
+    "One row per finished pretraining run and held-out modality: FLOPs, tokens, and its `held_out_breakdown`."
     import pandas as pd
     rows = []
     for run in sorted(Path(runs or runs_dir()).glob('pretrain/*/summary.json')):
@@ -575,8 +575,7 @@ def ladder_table(runs=None) -> 'pd.DataFrame':
         for m, loss in summ['val'].items():
             h = held_out_breakdown(net := net or OmniBioTE.load(run.parent/'model').eval(), s['data'], m, s['window'], s['n_val'])
             rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], modality=m,
-                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, unigram=h['unigram'], se=h['se'],
-                             masked_tokens=h['masked'], context_gain=h['context_gain'], context_se=h['context_se']))
+                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss) | {k: v for k, v in h.items() if k != 'loss'})
     return pd.DataFrame(rows)
 
 def plot_ladder(df, name='pretrain_ladder') -> list:
@@ -595,17 +594,10 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
     return save_figure(fig, df, name)
 
 # %% ../nbs/05_pretrain.ipynb #96fc345c
-def protein_breakdown(runs=None) -> 'pd.DataFrame':
-    "`held_out_breakdown` of the protein loss of the ladder's OmniBioTE and ProtBioTE runs, beside the unigram baseline."
-    import pandas as pd
-    rows = []
-    for size, r in ladder_runs(runs).items():
-        for f in (r['multi'], r['prot']):
-            if not (f/'summary.json').exists(): continue
-            s = json.loads((f/'run.json').read_text())
-            h = held_out_breakdown(OmniBioTE.load(f/'model').eval(), s['data'], 'prot', s['window'], s['n_val'])
-            rows.append(dict(run=f.name, model=CONTROLS[s['modality']], preset=size, **h))
-    return pd.DataFrame(rows)
+def protein_breakdown(lt, runs=None) -> 'pd.DataFrame':
+    "The rows of `ladder_table` `lt` for the protein loss of the ladder's OmniBioTE and ProtBioTE runs."
+    names = [r[m].name for r in ladder_runs(runs).values() for m in ('multi', 'prot')]
+    return lt[(lt.modality == 'prot') & lt.run.isin(names)].reset_index(drop=True)
 
 def plot_protein_breakdown(df, name='pretrain_protein_breakdown') -> list:
     "Each run's held-out protein loss above the unigram baseline, stacked as `within` excess and `leak`."

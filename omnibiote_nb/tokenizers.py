@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import sentencepiece as spm
 from fastcore.basics import patch
-from .core import OmniError, PKG, IN_TEST, atomic_write, write_json, file_hash, save_figure, log
+from .core import OmniError, PKG, IN_TEST, atomic_write, write_json, read_json, file_hash, save_figure, log
 from .data import NUC, AA, TAGS, PROTEIN, genbank_files, protein_files, read_records, seq_hash, split_of
 
 # %% auto #0
@@ -172,13 +172,6 @@ def _check_model(sp, alphabet, name):
     return pieces
 
 # %% ../nbs/02_tokenizers.ipynb #92a16fe9
-def _read_json(p) -> dict:
-    "The JSON object in file `p`; a one-line OmniError naming `p` otherwise."
-    try: d = json.loads(Path(p).read_text())
-    except (ValueError, OSError) as e: raise OmniError(f'{p}: not valid JSON ({e})') from None
-    if not isinstance(d, dict): raise OmniError(f'{p}: expected a JSON object, got {type(d).__name__}')
-    return d
-
 class BPETokenizer(Tokenizer):
     "Two SentencePiece BPE models (nucleotide ids from 0, protein ids offset by the nucleotide model's size)."
     def __init__(self, nuc_model: bytes, prot_model: bytes, settings: dict|None = None, name='bpe', threads=1):
@@ -196,7 +189,7 @@ class BPETokenizer(Tokenizer):
         path = Path(path or BPE_DIR)
         files = [path/f for f in ('nuc.model', 'prot.model', 'settings.json')]
         if (miss := [str(f) for f in files if not f.is_file()]): raise OmniError(f'BPE tokenizer: missing {", ".join(miss)}')
-        settings = _read_json(files[2])
+        settings = read_json(files[2])
         for f, m in zip(files, ('nuc', 'prot')):
             if not isinstance(settings.get(m, {}), dict): raise OmniError(f'{files[2]}: {m!r} should be an object')
             if (want := settings.get(m, {}).get('sha256')) and file_hash(f) != want:
@@ -290,7 +283,7 @@ def load_tokenizer(path) -> Tokenizer:
     "The tokenizer recorded in the folder `path` by `save_tokenizer`."
     p = Path(path)/'tokenizer.json'
     if not p.is_file(): raise OmniError(f'{p}: missing; this folder does not say which tokenizer its model was trained with')
-    kind = _read_json(p).get('kind')
+    kind = read_json(p).get('kind')
     if kind == 'char': return CharTokenizer()
     if kind == 'bpe': return BPETokenizer.load(Path(path)/'bpe')
     raise OmniError(f'{p}: unknown tokenizer kind {kind!r}')
