@@ -1,7 +1,8 @@
 """OmniBioTE encoder vs Hugging Face `EsmForMaskedLM` (rotary, SDPA), CPU float32, same shapes.
 
-Both models: width, depth, heads, vocabulary 4096, window and batch identical; the ESM MLP is 3*width wide so that both
-have the same matmul parameters per layer (10 w^2: ours is SwiGLU w->4w, 2w->w; ESM's GELU w->3w->w); dropout 0.05 on
+Both models: width, depth, heads, vocabulary 4096, window and batch identical. Two ESMs: `esm`, whose MLP is 3*width
+wide so that both have the same matmul parameters per layer (10 w^2: ours is SwiGLU w->4w, 2w->w; ESM's GELU
+w->3w->w), and `esm4`, with ESM-2's own MLP of 4*width (every published ESM-2 checkpoint; 12 w^2). Dropout 0.05 on
 embeddings and residual branches in both, none on attention probabilities (ESM `attention_probs_dropout_prob=0`);
 ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. Timing inputs are random token ids
 (speed does not depend on their values).
@@ -9,11 +10,12 @@ ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. T
 - training: one optimiser step (AdamW, forward, backward, step). Ours runs its real pretraining path: a packed window
   with document masking and the MLM head only at the 15% masked positions. ESM: its standard masked-LM forward with
   `labels` (-100 off the masked positions) and an all-ones attention mask.
-- inference: `torch.inference_mode()`, last hidden states; ours with a padding-style document mask, ESM with its
-  attention mask.
+- inference: `torch.inference_mode()`, last hidden states of whole records (no padding): ours given one record per row
+  (it then builds no mask), ESM given an all-ones attention mask (which it drops).
 - design choices (`choices`), each against its alternative on the same inputs: our rotary autograd function against
   autograd through the real-valued (cos/sin, rotate-pairs) form, forward + backward; attention with dropout inside
-  `scaled_dot_product_attention` (`dropout_p=0.05`) against without, forward + backward; and our training step under
+  `scaled_dot_product_attention` (`dropout_p=0.05`) against without, forward + backward; attention forward with an
+  all-true mask against none (what `needs_mask` saves on whole-record batches); and our training step under
   `torch.compile` against eager, with the compile time.
 - MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction) per second, over the fp32 `torch.mm`
   rate of 4096x4096 matrices measured in the same run.
@@ -36,10 +38,10 @@ def matmul_peak(n=4096, repeats=5):
     a @ b
     return 2 * n**3 / statistics.median(_time(lambda: a @ b) for _ in range(repeats))
 
-def esm_like(cfg):
+def esm_like(cfg, mlp=3):
     from transformers import EsmConfig, EsmForMaskedLM
     c = EsmConfig(vocab_size=cfg.vocab_size, hidden_size=cfg.n_embd, num_hidden_layers=cfg.n_layer,
-                  num_attention_heads=cfg.n_head, intermediate_size=3 * cfg.n_embd, position_embedding_type='rotary',
+                  num_attention_heads=cfg.n_head, intermediate_size=mlp * cfg.n_embd, position_embedding_type='rotary',
                   hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=0.0, token_dropout=False,
                   pad_token_id=1, mask_token_id=2, max_position_embeddings=cfg.max_len + 2)
     return EsmForMaskedLM._from_config(c, attn_implementation='sdpa')
@@ -64,20 +66,24 @@ def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
     q, k, v = (torch.randn(B, H, T, d, generator=g, requires_grad=True) for _ in range(3))
     mask = doc_mask(doc_ids)
     def att(p): return lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=1 / d).sum().backward()
+    full = torch.ones(B, 1, T, T, dtype=torch.bool)
+    def fwd(m): return lambda: F.scaled_dot_product_attention(q.detach(), k.detach(), v.detach(), attn_mask=m, scale=1 / d)
     model = OmniBioTE(cfg); opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     def step(m): return lambda: (model.mlm_loss(m(inp, doc_ids), tokens, masked).backward(), opt.step(), opt.zero_grad())
     t0 = time.perf_counter(); compiled = torch.compile(model); step(compiled)(); compile_s = time.perf_counter() - t0
     r = dict(rope_ours_s=_med(rot(rope)), rope_autograd_real_s=_med(rot(_rope_real)),
              attn_no_dropout_s=_med(att(0.0)), attn_dropout_s=_med(att(0.05)),
+             attn_fwd_full_mask_s=_med(fwd(full)), attn_fwd_no_mask_s=_med(fwd(None)),
              train_eager_s=_med(step(model)), train_compiled_s=_med(step(compiled)), compile_s=compile_s)
     return r | dict(rope_speedup=r['rope_autograd_real_s'] / r['rope_ours_s'],
                     attn_dropout_slowdown=r['attn_dropout_s'] / r['attn_no_dropout_s'],
+                    attn_no_mask_speedup=r['attn_fwd_full_mask_s'] / r['attn_fwd_no_mask_s'],
                     compile_speedup=r['train_eager_s'] / r['train_compiled_s'])
 
 def bench() -> dict:
     torch.manual_seed(0)
     cfg = preset(PRESET, VOCAB, max_len=T)
-    ours, esm = OmniBioTE(cfg), esm_like(cfg)
+    models = dict(ours=OmniBioTE(cfg), esm=esm_like(cfg, mlp=3), esm4=esm_like(cfg, mlp=4))
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(4, VOCAB, (B, T), generator=g)
     masked = torch.rand(B, T, generator=g) < MASK_RATE
@@ -88,42 +94,41 @@ def bench() -> dict:
     labels = tokens.masked_fill(~masked, -100)
     ones = torch.ones(B, T, dtype=torch.long)
 
-    opt_o = torch.optim.AdamW(ours.parameters(), lr=1e-4)
-    opt_e = torch.optim.AdamW(esm.parameters(), lr=1e-4)
-    def train_ours():
-        loss = ours.mlm_loss(ours(inp, doc_ids), tokens, masked); loss.backward()
-        opt_o.step(); opt_o.zero_grad(set_to_none=True)
-    def train_esm():
-        loss = esm(input_ids=inp, attention_mask=ones, labels=labels).loss; loss.backward()
-        opt_e.step(); opt_e.zero_grad(set_to_none=True)
-    def infer_ours():
-        with torch.inference_mode(): return ours(tokens, torch.zeros_like(tokens))
-    def infer_esm():
-        with torch.inference_mode(): return esm.esm(input_ids=tokens, attention_mask=ones).last_hidden_state
+    opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-4) for k, m in models.items()}
+    def train(k):
+        m = models[k]
+        loss = m.mlm_loss(m(inp, doc_ids), tokens, masked) if k == 'ours' else m(input_ids=inp, attention_mask=ones, labels=labels).loss
+        loss.backward(); opts[k].step(); opts[k].zero_grad(set_to_none=True)
+    def infer(k):
+        m = models[k]
+        with torch.inference_mode():
+            return m(tokens, torch.zeros_like(tokens)) if k == 'ours' else m.esm(input_ids=tokens, attention_mask=ones).last_hidden_state
 
     peak = matmul_peak()
-    names = ('train_ours', 'train_esm', 'infer_ours', 'infer_esm')
+    names = [f'{ph}_{k}' for ph in ('train', 'infer') for k in models]
     times, cpu = {k: [] for k in names}, {k: [] for k in names}
     load_before = os.getloadavg()[0]
-    for phase, fo, fe in (('train', train_ours, train_esm), ('infer', infer_ours, infer_esm)):
-        ours.train(phase == 'train'); esm.train(phase == 'train')
-        for i in range(WARMUP + REPEATS):   # interleaved, so that drift in machine speed hits both
+    for phase, fn in (('train', train), ('infer', infer)):
+        for m in models.values(): m.train(phase == 'train')
+        for i in range(WARMUP + REPEATS):   # interleaved, so that drift in machine speed hits all
             c = {k: [] for k in names} if i < WARMUP else cpu
-            to, te = _time(fo, c[f'{phase}_ours']), _time(fe, c[f'{phase}_esm'])
-            if i >= WARMUP: times[f'{phase}_ours'].append(to); times[f'{phase}_esm'].append(te)
+            for k in models:
+                t = _time(lambda: fn(k), c[f'{phase}_{k}'])
+                if i >= WARMUP: times[f'{phase}_{k}'].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
     cmed = {k: statistics.median(v) for k, v in cpu.items()}
     tok = B * T
     train_flops = tok * flops_per_token(cfg, T, training=True, head_fraction=masked.float().mean().item())
     peak_after = matmul_peak()
+    def ratios(peer): return {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': med[f'{ph}_{peer}'] / med[f'{ph}_ours']
+                              for ph in ('train', 'infer')}
     return {
         'shape': {'preset': PRESET, 'n_layer': cfg.n_layer, 'n_head': cfg.n_head, 'n_embd': cfg.n_embd,
-                  'vocab': VOCAB, 'seq_len': T, 'batch': B, 'threads': torch.get_num_threads()},
-        'params': {'ours': sum(p.numel() for p in ours.parameters()), 'esm': sum(p.numel() for p in esm.parameters())},
-        'train_tokens_per_s': {'ours': tok / med['train_ours'], 'esm': tok / med['train_esm']},
-        'train_speedup': med['train_esm'] / med['train_ours'],
-        'infer_tokens_per_s': {'ours': tok / med['infer_ours'], 'esm': tok / med['infer_esm']},
-        'infer_speedup': med['infer_esm'] / med['infer_ours'],
+                  'vocab': VOCAB, 'seq_len': T, 'batch': B, 'threads': torch.get_num_threads(), 'esm_mlp': 3, 'esm4_mlp': 4},
+        'params': {k: sum(p.numel() for p in m.parameters()) for k, m in models.items()},
+        'train_tokens_per_s': {k: tok / med[f'train_{k}'] for k in models},
+        'infer_tokens_per_s': {k: tok / med[f'infer_{k}'] for k in models},
+        **ratios('esm'), **ratios('esm4'),
         'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
         'train_gflops_ours': train_flops / med['train_ours'] / 1e9,
         'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after),

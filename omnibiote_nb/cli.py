@@ -147,20 +147,22 @@ def _stage_verify(runs):
 def _stage_pretrain(runs):
     from omnibiote_nb.pretrain import pretrain, ladder_runs, longer_run, LONGER
     from omnibiote_nb.shards import corpus_shards
-    data = corpus_shards('bpe', runs)
-    for size, by_mod in ladder_runs(runs).items():
-        for m, run in by_mod.items():
-            if not (run/'summary.json').exists(): pretrain(size, data, run, resume=True, modality=m)
-    if not (longer_run(runs)/'summary.json').exists():
-        pretrain(LONGER['size'], data, longer_run(runs), resume=True, modality=LONGER['modality'], tokens=LONGER['tokens'])
+    for tok, longer in LONGER.items():   # BPE first (the models the evaluations use), then per residue
+        data = corpus_shards(tok, runs)
+        for size, by_mod in ladder_runs(runs, tok).items():
+            for m, run in by_mod.items():
+                if not (run/'summary.json').exists(): pretrain(size, data, run, resume=True, modality=m)
+        if not (longer_run(runs, tok)/'summary.json').exists():
+            pretrain(longer['size'], data, longer_run(runs, tok), resume=True, modality=longer['modality'], tokens=longer['tokens'])
 
 def _stage_pretrain_figure(runs):
     from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, ladder_runs, longer_run, figure_runs, LADDER,
-                                       protein_breakdown, plot_protein_breakdown)
-    t = ladder_table(runs); pb = protein_breakdown(t, runs); t = t[t.run.isin(figure_runs(runs))]
-    for p in (plot_ladder(t) + plot_run(ladder_runs(runs)[LADDER[-1]]['multi'], f'pretrain_{LADDER[-1]}')
-              + plot_run(longer_run(runs)) + plot_protein_breakdown(pb)): log.info(f'wrote {p}')
-    for r in t.itertuples(): log.info(f'{r.run:>14} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
+                                       LONGER, FIGURES, protein_breakdown, plot_protein_breakdown)
+    lt = ladder_table(runs); pb = protein_breakdown(lt, runs)
+    paths = plot_run(ladder_runs(runs)[LADDER[-1]]['multi'], f'pretrain_{LADDER[-1]}') + plot_protein_breakdown(pb)
+    for tok in LONGER: paths += plot_ladder(lt[lt.run.isin(figure_runs(runs, tok))], FIGURES[tok]) + plot_run(longer_run(runs, tok))
+    for p in paths: log.info(f'wrote {p}')
+    for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
     log.info('held-out protein loss = within + leak:\n' + pb.round(4).to_string())
 
 def _stage_binding(runs):

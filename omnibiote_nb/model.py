@@ -13,8 +13,8 @@ from .core import OmniError, atomic_write, write_json, read_json
 from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
-__all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'positions', 'doc_mask', 'padding_doc_ids', 'LayerNorm',
-           'SelfAttention', 'MLP', 'Block', 'OmniBioTE', 'flops_per_token']
+__all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids',
+           'LayerNorm', 'SelfAttention', 'MLP', 'Block', 'OmniBioTE', 'flops_per_token']
 
 # %% ../nbs/04_model.ipynb #05109a61
 @dataclass
@@ -83,6 +83,10 @@ def doc_mask(doc_ids):
     "Boolean attention mask (B, 1, T, T): True where query and key are in the same record and the key is not padding."
     same = (doc_ids[:, :, None] == doc_ids[:, None, :]) & (doc_ids[:, None, :] >= 0)
     return (same | torch.eye(doc_ids.shape[1], dtype=torch.bool, device=doc_ids.device))[:, None]
+
+def needs_mask(doc_ids) -> bool:
+    "False when every row of `doc_ids` is one record without padding: then attention is full and no mask is needed."
+    return bool(((doc_ids != doc_ids[:, :1]) | (doc_ids < 0)).any())
 
 def padding_doc_ids(idx, pad_id):
     "doc_ids for a plain padded batch: one record per row, -1 at `pad_id`."
@@ -169,7 +173,7 @@ class OmniBioTE(nn.Module):
         if T > self.config.max_len: raise OmniError(f'input of {T} tokens is longer than max_len={self.config.max_len}')
         if doc_ids is None and pad_id is not None: doc_ids = padding_doc_ids(idx, pad_id)
         if doc_ids is None: pos, mask = torch.arange(T, device=idx.device), None
-        else: pos, mask = positions(doc_ids), doc_mask(doc_ids)
+        else: pos, mask = positions(doc_ids), (doc_mask(doc_ids) if needs_mask(doc_ids) else None)
         freqs = rope_freqs(pos, self.config.head_dim, self.config.rope_theta).unsqueeze(-2)
         x, attns = self.drop(self.wte(idx)), []
         for block in self.h:

@@ -19,12 +19,12 @@ from .model import OmniBioTE, OmniBioTEConfig, Block, preset as model_preset, fl
 from .tokenizers import load_tokenizer, save_tokenizer
 
 # %% auto #0
-__all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'LONGER', 'read_index', 'Shards',
-           'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows', 'ValWindows', 'PretrainData',
-           'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain',
-           'export', 'token_counts', 'unigram_logp', 'unigram_baseline', 'held_out_breakdown', 'plot_run',
-           'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown',
-           'plot_protein_breakdown']
+__all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'SETTINGS', 'LONGER', 'FIGURES',
+           'read_index', 'Shards', 'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows',
+           'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile',
+           'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts', 'unigram_logp', 'unigram_baseline',
+           'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder',
+           'protein_breakdown', 'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -552,19 +552,23 @@ LADDER = ('cpu-2', 'cpu-3', 'cpu-4')
 CONTROLS = {'multi': 'OmniBioTE', 'nuc': 'NucBioTE', 'prot': 'ProtBioTE'}
 COLORS = {'OmniBioTE': 'C0', 'NucBioTE': 'C1', 'ProtBioTE': 'C2'}
 
-LONGER = dict(name='cpu-2-prot-20M', size='cpu-2', modality='prot', tokens=20_000_000)
+SETTINGS = {'bpe': tuple(CONTROLS), 'char': ('multi',)}   # the settings each tokenizer's ladder trains
+LONGER = {'bpe': dict(name='cpu-2-prot-20M', size='cpu-2', modality='prot', tokens=20_000_000),
+          'char': dict(name='cpu-2-multi-char-10M', size='cpu-2', modality='multi', tokens=10_000_000)}
+FIGURES = {'bpe': 'pretrain_ladder', 'char': 'pretrain_ladder_char'}
 
-def ladder_runs(runs=None) -> dict:
-    "Run folders of the CPU ladder under `runs`: {size: {modality: folder}}."
-    return {size: {m: Path(runs or runs_dir())/'pretrain'/f'{size}-{m}' for m in CONTROLS} for size in LADDER}
+def ladder_runs(runs=None, tokenizer='bpe') -> dict:
+    "Run folders of the CPU ladder on `tokenizer`'s shards under `runs`: {size: {setting: folder}}."
+    end = '' if tokenizer == 'bpe' else f'-{tokenizer}'
+    return {size: {m: Path(runs or runs_dir())/'pretrain'/f'{size}-{m}{end}' for m in SETTINGS[tokenizer]} for size in LADDER}
 
-def longer_run(runs=None) -> Path:
-    "Run folder of the `LONGER` run under `runs`."
-    return Path(runs or runs_dir())/'pretrain'/LONGER['name']
+def longer_run(runs=None, tokenizer='bpe') -> Path:
+    "Run folder of `tokenizer`'s `LONGER` run under `runs`."
+    return Path(runs or runs_dir())/'pretrain'/LONGER[tokenizer]['name']
 
-def figure_runs(runs=None) -> list[str]:
-    "Names of the runs the ladder figure shows: the ladder and the `LONGER` run."
-    return [f.name for d in ladder_runs(runs).values() for f in d.values()] + [longer_run(runs).name]
+def figure_runs(runs=None, tokenizer='bpe') -> list[str]:
+    "Names of the runs `tokenizer`'s ladder figure shows: its ladder and its `LONGER` run."
+    return [f.name for d in ladder_runs(runs, tokenizer).values() for f in d.values()] + [longer_run(runs, tokenizer).name]
 
 def ladder_table(runs=None) -> 'pd.DataFrame':
     "One row per finished pretraining run and held-out modality: FLOPs, tokens, and its `held_out_breakdown`."
@@ -574,7 +578,7 @@ def ladder_table(runs=None) -> 'pd.DataFrame':
         s, summ, net = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text()), None
         for m, loss in summ['val'].items():
             h = held_out_breakdown(net := net or OmniBioTE.load(run.parent/'model').eval(), s['data'], m, s['window'], s['n_val'])
-            rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], modality=m,
+            rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], tokenizer=s['tokenizer'], modality=m,
                              flops=summ['flops'], tokens=summ['tokens'], val_loss=loss) | {k: v for k, v in h.items() if k != 'loss'})
     return pd.DataFrame(rows)
 
@@ -588,8 +592,8 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
             ax.errorbar(g.flops, g.val_loss, g.se, fmt='o-' if tok == d.tokens.min() else '*', ms=6 if tok == d.tokens.min() else 12,
                         capsize=3, label=f'{model}, {tok / 1e6:.0f}M tokens', c=COLORS[model])
         if len(d): ax.axhline(d.unigram.iloc[0], ls='--', c='grey', label='unigram baseline')
-        ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats)',
-               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out (CPU scale)')
+        ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats per token)',
+               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out, {"/".join(sorted(set(d.tokenizer)))} tokens (CPU scale)')
         ax.margins(y=0.3); ax.legend(fontsize=7)   # room for the legend
     return save_figure(fig, df, name)
 
