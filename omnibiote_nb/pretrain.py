@@ -20,7 +20,7 @@ from .tokenizers import load_tokenizer, save_tokenizer
 
 # %% auto #0
 __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'SETTINGS', 'LONGER', 'FIGURES',
-           'read_index', 'Shards', 'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows',
+           'TOKENS', 'read_index', 'Shards', 'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows',
            'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile',
            'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts', 'unigram_logp', 'unigram_baseline',
            'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder',
@@ -556,6 +556,7 @@ SETTINGS = {'bpe': tuple(CONTROLS), 'char': ('multi',)}   # the settings each to
 LONGER = {'bpe': dict(name='cpu-2-prot-20M', size='cpu-2', modality='prot', tokens=20_000_000),
           'char': dict(name='cpu-2-multi-char-10M', size='cpu-2', modality='multi', tokens=10_000_000)}
 FIGURES = {'bpe': 'pretrain_ladder', 'char': 'pretrain_ladder_char'}
+TOKENS = {'bpe': 'BPE', 'char': 'per-residue'}
 
 def ladder_runs(runs=None, tokenizer='bpe') -> dict:
     "Run folders of the CPU ladder on `tokenizer`'s shards under `runs`: {size: {setting: folder}}."
@@ -593,7 +594,7 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
                         capsize=3, label=f'{model}, {tok / 1e6:.0f}M tokens', c=COLORS[model])
         if len(d): ax.axhline(d.unigram.iloc[0], ls='--', c='grey', label='unigram baseline')
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats per token)',
-               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out, {"/".join(sorted(set(d.tokenizer)))} tokens (CPU scale)')
+               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out, {"/".join(sorted({TOKENS[t] for t in d.tokenizer}))} tokens (CPU scale)')
         ax.margins(y=0.3); ax.legend(fontsize=7)   # room for the legend
     return save_figure(fig, df, name)
 
