@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_pretrain.ipynb #b686c91e
 from __future__ import annotations
-import json, math, time, hashlib
+import json, math, time, hashlib, signal
 from array import array
 from unittest import mock
 from dataclasses import asdict
@@ -14,7 +14,7 @@ import numpy as np
 import torch, torch.nn.functional as F
 import lightning as L
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from .core import OmniError, atomic_write, write_json, save_figure, runs_dir
+from .core import OmniError, atomic_write, write_json, save_figure, runs_dir, log
 from .model import OmniBioTE, OmniBioTEConfig, Block, preset as model_preset, flops_per_token
 from .tokenizers import load_tokenizer, save_tokenizer
 
@@ -452,7 +452,12 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
                                    enable_version_counter=False), MetricsFile(out/'metrics.jsonl'), *callbacks])
     if trainer.is_global_zero: write_json(out/'run.json', s)
     t0 = time.time()
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt if resume and ckpt.exists() else None)
+    try: trainer.fit(module, datamodule=dm, ckpt_path=ckpt if resume and ckpt.exists() else None)
+    except SystemExit:   # Lightning answers Ctrl-C with exit status 1 and SIGINT ignored; give back a KeyboardInterrupt
+        if not trainer.interrupted: raise
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        log.warning(f'{out}: interrupted; the same command with --resume (resume=True) continues from the last checkpoint')
+        raise KeyboardInterrupt from None
     if s['steps'] % every or not hasattr(module, 'val_losses'):   # also when resumed from the last step's checkpoint
         trainer.validate(module, datamodule=dm, verbose=False)
     trainer.save_checkpoint(ckpt, weights_only=False)

@@ -256,3 +256,19 @@ def test_held_out_windows_cover_every_token_once(shards):
         want = np.ones_like(seen); want[base[1:] - 1] = 0; want[-1] = 0
         np.testing.assert_array_equal(seen, want)
         assert (sh.lengths > 64).any()   # the fixture has records longer than a window, so tiling is exercised
+
+def test_ctrl_c_is_an_interrupt_not_a_failure(shards, tmp_path):
+    "SIGINT during `omnibiote pretrain`: status 130, `omnibiote: interrupted`, and the hint to resume; not Lightning's status 1."
+    out = tmp_path/'r'
+    cmd = [sys.executable, '-c', 'import sys; from omnibiote_nb.cli import main; main(sys.argv[1:])', 'pretrain',
+           '--preset', 'tiny', '--data', str(shards), '--out', str(out), '--tokens', str(64 * 8 * 2000)]
+    p = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='1'), cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while not ((out/'metrics.jsonl').exists() and max(losses(out), default=0) >= 3):
+        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be interrupted'
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    text = p.communicate(timeout=60)[0]
+    assert p.returncode == 130, text[-3000:]
+    assert 'omnibiote: interrupted' in text and '--resume' in text and 'Traceback' not in text
