@@ -533,22 +533,24 @@ def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
 
 # %% ../nbs/05_pretrain.ipynb #11ec7136
 def plot_run(run, name=None) -> list:
-    "Training loss and held-out loss per modality against tokens, each modality with its unigram baseline."
+    "Training loss, then held-out loss per modality (one panel each, own scale) against tokens, with the unigram baseline."
     import matplotlib.pyplot as plt, pandas as pd
     run = Path(run); s, mt = json.loads((run/'run.json').read_text()), read_metrics(run)
     base = unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    mods = [m for m in base if any(f'{m}_loss' in r for r in mt['val'])]
+    fig, axs = plt.subplots(1, 1 + len(mods), figsize=(3.6 * (1 + len(mods)), 3.3))
     tr = pd.DataFrame(mt['train'])
     k = max(1, len(tr) // 50)   # a running mean over a 50th of the run: single steps are too noisy to read
-    ax.plot(tr.tokens, tr.loss.rolling(k, min_periods=1).mean(), lw=0.8, c='grey', label=f'train (mean of {k} steps)')
-    for m, c in zip(base, ('C0', 'C3')):
-        if not any(f'{m}_loss' in r for r in mt['val']): continue
-        ax.plot([r['tokens'] for r in mt['val']], [r[f'{m}_loss'] for r in mt['val']], 'o-', c=c, label=f'held-out {m}')
-        ax.axhline(base[m], ls='--', c=c, label=f'unigram {m}')
-    held = [r[f'{m}_loss'] for r in mt['val'] for m in base if f'{m}_loss' in r] + list(base.values())
-    ax.set(xlabel='tokens', ylabel='MLM loss (nats)', title=f'{run.name}: masked-token loss (CPU scale)',
-           ylim=(min(held) - 0.05, max(held) + 0.15))   # the held-out losses and baselines; the first steps run off the top
-    ax.legend(fontsize=7)
+    mean = tr.loss.rolling(k, min_periods=1).mean()
+    axs[0].plot(tr.tokens, mean, lw=0.8, c='grey')
+    axs[0].set(xlabel='tokens', ylabel='MLM loss (nats)', title=f'train (mean of {k} steps)',
+               ylim=(mean.min() - 0.05, mean.quantile(0.9) + 0.1))   # the first steps run off the top
+    for ax, m, c in zip(axs[1:], mods, ('C0', 'C3')):
+        v = [r for r in mt['val'] if f'{m}_loss' in r]
+        ax.plot([r['tokens'] for r in v], [r[f'{m}_loss'] for r in v], 'o-', c=c, label='held-out')
+        ax.axhline(base[m], ls='--', c='grey', label='unigram baseline')
+        ax.set(xlabel='tokens', title=f'held-out {"nucleic acid" if m == "nuc" else "protein"}'); ax.legend(fontsize=7)
+    fig.suptitle(f'{run.name}: masked-token loss (CPU scale)'); fig.tight_layout()
     return save_figure(fig, pd.DataFrame(mt['val']).assign(**{f'unigram_{m}': base[m] for m in base}),
                        name or f'pretrain_{run.name}')
 
@@ -601,6 +603,7 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats per token)',
                title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out, {"/".join(sorted({TOKENS[t] for t in d.tokenizer}))} tokens (CPU scale)')
         ax.margins(y=0.3); ax.legend(fontsize=7)   # room for the legend
+    fig.tight_layout()
     return save_figure(fig, df, name)
 
 # %% ../nbs/05_pretrain.ipynb #96fc345c
