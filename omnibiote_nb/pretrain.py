@@ -94,14 +94,15 @@ def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
         start[lk] = np.where(j[lk] == 0, 0, 1 + np.repeat(c, 2)); size[lk] = np.where(j[lk] == 0, 1, T - 1)
     ws = first[_window_starts(L, long, T)]
     if tile: ws = np.sort(np.concatenate([ws] + [first[i] + np.arange(1, k[i]) for i in np.flatnonzero(long)]))
-    return np.stack([rec, start, size], 1), np.append(ws, len(rec))
+    dt = np.uint32 if max(len(L), L.max(initial=0)) < 2**32 else np.int64   # 12 bytes a piece, not 24
+    return np.stack([rec, start, size], 1).astype(dt), np.append(ws, len(rec))
 
 # %% ../nbs/05_pretrain.ipynb #c7985ed0
 def build_window(shards: Shards, pieces, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "(tokens, doc_ids, fixed) of a window made of `pieces`, padded to `T`."
     tok = np.full(T, PAD, np.int64); doc = np.full(T, -1, np.int64); fixed = np.ones(T, bool)
     at, d, prev = 0, -1, -1
-    for r, s, n in pieces:
+    for r, s, n in pieces.tolist():   # Python ints: uint32 + a large shard offset must not wrap
         if r != prev: d += 1; prev = r
         tok[at:at+n] = shards.tokens_of(r, s, n); doc[at:at+n] = d; fixed[at:at+n] = False
         if s == 0: fixed[at] = True                              # the tag
