@@ -19,12 +19,12 @@ from .model import OmniBioTE, OmniBioTEConfig, Block, preset as model_preset, fl
 from .tokenizers import load_tokenizer, save_tokenizer
 
 # %% auto #0
-__all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'SETTINGS', 'LONGER', 'FIGURES',
-           'TOKENS', 'read_index', 'Shards', 'pack', 'build_window', 'mask_window', 'Stream', 'collate', 'TrainWindows',
-           'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO', 'MetricsFile',
-           'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts', 'unigram_logp', 'unigram_baseline',
-           'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder',
-           'protein_breakdown', 'plot_protein_breakdown']
+__all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'SETTINGS', 'LONGER',
+           'FIGURES', 'TOKENS', 'read_index', 'Shards', 'Plan', 'pack', 'build_window', 'mask_window', 'Stream',
+           'collate', 'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM',
+           'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts',
+           'unigram_logp', 'unigram_baseline', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run',
+           'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown', 'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -49,7 +49,8 @@ class Shards:
             if len(o) != s['n_records'] + 1 or int(o[-1]) != len(t):
                 raise OmniError(f"{self.dir/s['offsets']}: {len(o)-1} records ending at token {int(o[-1]) if len(o) else 0}, "
                                 f"index.json says {s['n_records']} records and {s['file']} has {len(t)} tokens")
-        self.lengths = np.concatenate([np.diff(o).astype(np.int64) for o in self.offsets]) if self.files else np.zeros(0, np.int64)
+        L = np.concatenate([np.diff(o) for o in self.offsets]) if self.files else np.zeros(0, np.int64)
+        self.lengths = L.astype(np.int32) if L.max(initial=0) < 2**31 else L   # 4 bytes a record
         self.first = np.cumsum([0] + [s['n_records'] for s in self.files])   # first global record of each shard
 
     def __len__(self): return len(self.lengths)
@@ -68,6 +69,8 @@ class Shards:
         return np.asarray(self.tokens[s][a:b])
 
 # %% ../nbs/05_pretrain.ipynb #5cd99bf8
+BLOCK = 1 << 20   # records per packing block
+
 def _window_starts(L, long, T) -> np.ndarray:
     "Index (in packing order) of the record that opens each window."
     n = len(L); short = np.where(long, 0, L)
@@ -75,27 +78,58 @@ def _window_starts(L, long, T) -> np.ndarray:
     nl = np.flatnonzero(long); nl = np.append(nl, n)[np.searchsorted(nl, np.arange(n))]   # next long record at or after i
     nxt = np.minimum(np.searchsorted(inc, exc + T, side='right'), nl)   # a window opened by a short record ends here
     nxt[long] = np.flatnonzero(long) + 1                                 # a long record's window holds it alone
-    out, i = array('q'), 0
-    for a in range(0, n, 1 << 20):   # walk from window start to window start, a block of records at a time
-        blk = nxt[a:a + (1 << 20)].tolist()
-        while i < min(n, a + (1 << 20)): out.append(i); i = blk[i - a]
+    out, i, nxt = array('q'), 0, nxt.tolist()
+    while i < n: out.append(i); i = nxt[i]   # walk from window start to window start
     return np.frombuffer(out, np.int64)
 
-def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
-    "Pack records of `lengths`, in a random order, into windows of `T` tokens: pieces (n, 3) and window pointers."
-    r = rng.permutation(len(lengths)); L = np.asarray(lengths, np.int64)[r]; long = L > T
+def _pieces(r, L, c, T, tile) -> tuple[np.ndarray, np.ndarray]:
+    "Pieces (n, 3) and window pointers of records `r` of lengths `L`, in this order; `c`: the crops of the long ones."
+    long = L > T
     k = np.where(long, -(-L // T) if tile else 2, 1)                      # pieces per record
     rec, first = np.repeat(r, k), np.cumsum(k) - k
     j = np.arange(len(rec)) - np.repeat(first, k)                         # a piece's number within its record
     start, size, lk = np.zeros(len(rec), np.int64), np.repeat(L, k), np.repeat(long, k)
     if tile: start[lk] = j[lk] * T; size[lk] = np.minimum(T, size[lk] - start[lk])   # consecutive chunks
     else:    # a long record fills a window alone: its tag, then a random crop of the rest
-        c = rng.integers(0, L[long] - T + 1)
         start[lk] = np.where(j[lk] == 0, 0, 1 + np.repeat(c, 2)); size[lk] = np.where(j[lk] == 0, 1, T - 1)
     ws = first[_window_starts(L, long, T)]
     if tile: ws = np.sort(np.concatenate([ws] + [first[i] + np.arange(1, k[i]) for i in np.flatnonzero(long)]))
-    dt = np.uint32 if max(len(L), L.max(initial=0)) < 2**32 else np.int64   # 12 bytes a piece, not 24
+    dt = np.uint32 if max(int(r.max(initial=0)), int(L.max(initial=0))) < 2**32 else np.int64   # 12 bytes a piece, not 24
     return np.stack([rec, start, size], 1).astype(dt), np.append(ws, len(rec))
+
+class Plan:
+    "One epoch: every record of `lengths` once, in a random order, packed into windows of `T` a block at a time."
+    def __init__(self, lengths, T, rng, tile=False, block=BLOCK):
+        n = len(lengths); self.lengths, self.T, self.tile, self.block = lengths, T, tile, block
+        self.order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64); rng.shuffle(self.order)   # = rng.permutation(n)
+        self.crops, counts = [], []
+        for b in range(max(1, -(-n // block))):   # crops drawn block after block from the same generator
+            L = self._lengths(b); long = L > T
+            c = np.zeros(0, np.int64) if tile else rng.integers(0, L[long] - T + 1)
+            self.crops.append(c.astype(np.int32) if c.max(initial=0) < 2**31 else c)
+            counts.append(len(_window_starts(L, long, T)) + (int((-(-L[long] // T) - 1).sum()) if tile else 0))
+        self.first, self._built = np.cumsum([0] + counts), {}   # first window of each block; recently built blocks
+
+    def _lengths(self, b): return np.asarray(self.lengths[self.order[b * self.block:(b + 1) * self.block]], np.int64)
+    def __len__(self): return int(self.first[-1])
+
+    def build(self, b) -> tuple[np.ndarray, np.ndarray]:
+        "Pieces and window pointers of block `b` (the last two built are kept)."
+        if b not in self._built:
+            if len(self._built) >= 2: self._built.pop(next(iter(self._built)))
+            r = self.order[b * self.block:(b + 1) * self.block]
+            self._built[b] = _pieces(r, self._lengths(b), self.crops[b], self.T, self.tile)
+        return self._built[b]
+
+    def window(self, j) -> np.ndarray:
+        "Pieces `(record, start, length)` of window `j`."
+        b = int(np.searchsorted(self.first, j, side='right')) - 1
+        pieces, ptr = self.build(b); j -= int(self.first[b])
+        return pieces[ptr[j]:ptr[j + 1]]
+
+def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
+    "Pack records of `lengths`, in a random order, into windows of `T` tokens, all in one block: pieces (n, 3), window pointers."
+    return Plan(lengths, T, rng, tile, block=max(1, len(lengths))).build(0)
 
 # %% ../nbs/05_pretrain.ipynb #c7985ed0
 def build_window(shards: Shards, pieces, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,7 +153,7 @@ def mask_window(tok, fixed, rng, rate=0.15) -> tuple[np.ndarray, np.ndarray]:
     m = np.zeros(len(tok), bool); m[rng.choice(free, n, replace=False)] = True
     return np.where(m, MASK, tok), m
 
-# %% ../nbs/05_pretrain.ipynb #ff69edf3
+# %% ../nbs/05_pretrain.ipynb #3146881c
 class Stream:
     "The windows of one split of a shard folder: `stream[g]` is window `g` of a run with this seed."
     def __init__(self, shards_dir, split='train', modality='multi', T=512, seed=0, p_nuc=Fraction(4, 5), rate=0.15):
@@ -132,12 +166,12 @@ class Stream:
         self.tokenizer = next(iter(self.src.values())).tokenizer
         self._n, self._plans = {m: [] for m in self.mods}, {}   # windows per epoch laid out so far; recent plans
 
-    def plan(self, m, epoch):
-        "Pieces and pointers of epoch `epoch` of modality `m` (the last few are kept)."
+    def plan(self, m, epoch) -> Plan:
+        "Epoch `epoch` of modality `m` (the last few are kept)."
         if (m, epoch) not in self._plans:
             if len(self._plans) >= 4: self._plans.pop(next(iter(self._plans)))
             rng = np.random.default_rng([self.seed, MODALITIES.index(m), epoch])
-            self._plans[m, epoch] = pack(self.src[m].lengths, self.T, rng, tile=self.split != 'train')   # held out: tiled
+            self._plans[m, epoch] = Plan(self.src[m].lengths, self.T, rng, tile=self.split != 'train')   # held out: tiled
         return self._plans[m, epoch]
 
     def which(self, g) -> tuple[str, int]:
@@ -147,7 +181,7 @@ class Stream:
         nuc_before = g * a // b
         return ('nuc', nuc_before) if (g + 1) * a // b > nuc_before else ('prot', g - nuc_before)
 
-    def n_windows(self, m, epoch=0) -> int: return len(self.plan(m, epoch)[1]) - 1
+    def n_windows(self, m, epoch=0) -> int: return len(self.plan(m, epoch))
 
     def locate(self, m, k) -> tuple[int, int]:
         "(epoch, window in that epoch) of the `k`-th window of modality `m`."
@@ -160,8 +194,7 @@ class Stream:
     def window(self, m, k, key) -> dict:
         "The `k`-th window of modality `m`, masked with a generator seeded by `key`."
         e, j = self.locate(m, k)
-        pieces, ptr = self.plan(m, e)
-        p = pieces[ptr[j]:ptr[j+1]]
+        p = self.plan(m, e).window(j)
         tok, doc, fixed = build_window(self.src[m], p, self.T)
         idx, mask = mask_window(tok, fixed, np.random.default_rng(key), self.rate)
         return dict(idx=idx, targets=tok, doc_ids=doc, mask=mask, modality=MODALITIES.index(m),

@@ -1,6 +1,6 @@
 "Pretraining: resume after SIGKILL, DDP against one process, masking, packing, determinism and disjoint ranks."
 from omnibiote_nb.tokenizers import CharTokenizer, save_tokenizer
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time, tracemalloc
 from pathlib import Path
 import numpy as np, pytest, torch
 from omnibiote_nb.pretrain import *
@@ -224,12 +224,12 @@ def test_bad_settings_are_refused(shards, tmp_path, bad):
     with pytest.raises(OmniError, match=next(iter(bad))): pretrain('tiny', shards, tmp_path/'x', progress=False, **bad)
     assert not (tmp_path/'x').exists()
 
-def _pack_loop(lengths, T, rng):
+def _pack_loop(lengths, T, rng, block=None):
     "The record-by-record greedy packing `pack` replaced: the reference it must equal, draw for draw."
     pieces, ptr, used = [], [0], 0
-    for r in rng.permutation(len(lengths)):
+    for i, r in enumerate(rng.permutation(len(lengths))):
         n = int(lengths[r])
-        if used and used + n > T: ptr.append(len(pieces)); used = 0
+        if used and (used + n > T or (block and i % block == 0)): ptr.append(len(pieces)); used = 0
         if n > T:
             c = int(rng.integers(0, n - T + 1))
             pieces += [(r, 0, 1), (r, 1 + c, T - 1)]; ptr.append(len(pieces))
@@ -245,14 +245,40 @@ def test_pack_equals_the_greedy_loop(shards):
         a, b = pack(L, T, np.random.default_rng(i)), _pack_loop(L, T, np.random.default_rng(i))
         np.testing.assert_array_equal(a[0], b[0]); np.testing.assert_array_equal(a[1], b[1])
 
-def test_held_out_windows_cover_every_token_once(shards):
+def _windows(plan): return [plan.window(j).tolist() for j in range(len(plan))]
+
+def test_plan_in_blocks_equals_the_greedy_loop_cut_at_blocks(shards):
+    "Blocks: windows never cross a block boundary, crops are drawn block after block; one block is `pack`."
+    cases = [(np.random.default_rng(i).integers(1, 3 * T, n), T) for i, (n, T) in
+             enumerate(zip(np.random.default_rng(7).integers(0, 80, 100), np.random.default_rng(6).integers(2, 60, 100)))]
+    cases += [(Shards(shards, 'train', m).lengths, T) for m in MODALITIES for T in (16, 256)]
+    for i, (L, T) in enumerate(cases):
+        for block in (1, 3, 17, max(1, len(L) // 2), len(L) + 5):
+            pieces, ptr = _pack_loop(L, T, np.random.default_rng(i), block)
+            plan = Plan(L, T, np.random.default_rng(i), block=block)
+            assert _windows(plan) == [pieces[a:b].tolist() for a, b in zip(ptr, ptr[1:])], (i, block)
+            fresh = Plan(L, T, np.random.default_rng(i), block=block)   # blocks are built when asked for, in any order
+            assert [fresh.window(j).tolist() for j in reversed(range(len(fresh)))] == _windows(plan)[::-1]
+
+def test_plan_memory_is_bounded_by_the_block():
+    "Laying out 1M records in blocks of 2^16 peaks at a few bytes a record (the order); in one block at over 100."
+    L = np.random.default_rng(0).integers(20, 400, 1_000_000)
+    def peak(f):
+        tracemalloc.start(); f(); p = tracemalloc.get_traced_memory()[1]; tracemalloc.stop(); return p / len(L)
+    assert peak(lambda: Plan(L, 512, np.random.default_rng(0), block=1 << 16)) < 16
+    assert peak(lambda: pack(L, 512, np.random.default_rng(0))) > 100
+
+@pytest.mark.parametrize('block', [BLOCK, 5])
+def test_held_out_windows_cover_every_token_once(shards, block):
     for m in MODALITIES:
         st, sh = Stream(shards, 'val', m, T=64), Shards(shards, 'val', m)
         seen = np.zeros(sh.lengths.sum() + len(sh), np.int64)   # per record, positions 0..len-1
         base = np.concatenate([[0], np.cumsum(sh.lengths + 1)[:-1]])
-        pieces, ptr = st.plan(m, 0)
-        assert all(pieces[a:b, 2].sum() <= 64 for a, b in zip(ptr, ptr[1:]))
-        for r, s, n in pieces: seen[base[r] + s: base[r] + s + n] += 1
+        plan = Plan(sh.lengths, 64, np.random.default_rng([0, MODALITIES.index(m), 0]), tile=True, block=block)   # as the stream
+        if block == BLOCK: assert _windows(plan) == _windows(st.plan(m, 0))
+        assert all(sum(n for _, _, n in w) <= 64 for w in _windows(plan))
+        for w in _windows(plan):
+            for r, s, n in w: seen[base[r] + s: base[r] + s + n] += 1
         want = np.ones_like(seen); want[base[1:] - 1] = 0; want[-1] = 0
         np.testing.assert_array_equal(seen, want)
         assert (sh.lengths > 64).any()   # the fixture has records longer than a window, so tiling is exercised
