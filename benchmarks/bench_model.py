@@ -12,6 +12,8 @@ ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. T
   `labels` (-100 off the masked positions) and an all-ones attention mask.
 - inference: `torch.inference_mode()`, last hidden states of whole records (no padding): ours given one record per row
   (it then builds no mask), ESM given an all-ones attention mask (which it drops).
+- inference in bfloat16 (`infer_bf16`): the same, all three under `torch.autocast('cpu', torch.bfloat16)`, as
+  `omnibiote embed --precision bf16` runs; `infer_bf16_over_fp32_ours` is what that option buys us on this CPU.
 - design choices (`choices`), each against its alternative on the same inputs: our rotary autograd function against
   autograd through the real-valued (cos/sin, rotate-pairs) form, forward + backward; attention with dropout inside
   `scaled_dot_product_attention` (`dropout_p=0.05`) against without, forward + backward; attention forward with an
@@ -103,12 +105,15 @@ def bench() -> dict:
         m = models[k]
         with torch.inference_mode():
             return m(tokens, torch.zeros_like(tokens)) if k == 'ours' else m.esm(input_ids=tokens, attention_mask=ones).last_hidden_state
+    def infer_bf16(k):
+        with torch.autocast('cpu', torch.bfloat16): return infer(k)
 
     peak = matmul_peak()
-    names = [f'{ph}_{k}' for ph in ('train', 'infer') for k in models]
+    phases = dict(train=train, infer=infer, infer_bf16=infer_bf16)
+    names = [f'{ph}_{k}' for ph in phases for k in models]
     times, cpu = {k: [] for k in names}, {k: [] for k in names}
     load_before = os.getloadavg()[0]
-    for phase, fn in (('train', train), ('infer', infer)):
+    for phase, fn in phases.items():
         for m in models.values(): m.train(phase == 'train')
         for i in range(WARMUP + REPEATS):   # interleaved, so that drift in machine speed hits all
             c = {k: [] for k in names} if i < WARMUP else cpu
@@ -121,13 +126,15 @@ def bench() -> dict:
     train_flops = tok * flops_per_token(cfg, T, training=True, head_fraction=masked.float().mean().item())
     peak_after = matmul_peak()
     def ratios(peer): return {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': med[f'{ph}_{peer}'] / med[f'{ph}_ours']
-                              for ph in ('train', 'infer')}
+                              for ph in phases}
     return {
         'shape': {'preset': PRESET, 'n_layer': cfg.n_layer, 'n_head': cfg.n_head, 'n_embd': cfg.n_embd,
                   'vocab': VOCAB, 'seq_len': T, 'batch': B, 'threads': torch.get_num_threads(), 'esm_mlp': 3, 'esm4_mlp': 4},
         'params': {k: sum(p.numel() for p in m.parameters()) for k, m in models.items()},
         'train_tokens_per_s': {k: tok / med[f'train_{k}'] for k in models},
         'infer_tokens_per_s': {k: tok / med[f'infer_{k}'] for k in models},
+        'infer_bf16_tokens_per_s': {k: tok / med[f'infer_bf16_{k}'] for k in models},
+        'infer_bf16_over_fp32_ours': med['infer_ours'] / med['infer_bf16_ours'],
         **ratios('esm'), **ratios('esm4'),
         'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
         'train_gflops_ours': train_flops / med['train_ours'] / 1e9,

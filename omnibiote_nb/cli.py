@@ -52,7 +52,8 @@ def _predict_dg(a):
 
 def _embed(a):
     from omnibiote_nb.embed import embed
-    embed(a.input, a.ckpt, a.out, tag=a.tag, per_token=a.per_token, max_tokens=a.max_tokens, device=a.device)
+    embed(a.input, a.ckpt, a.out, tag=a.tag, per_token=a.per_token, max_tokens=a.max_tokens, device=a.device,
+          precision=a.precision)
 
 # %% ../nbs/90_cli.ipynb #3f4ce169
 PRESETS = ['tiny', 'cpu-2', 'cpu-3', 'cpu-4', 'cpu-6'] + [f'{s}{c}' for s in ('small', 'medium', 'large', 'xl') for c in ('', '-char')]
@@ -110,7 +111,10 @@ def parser() -> argparse.ArgumentParser:
                    'nucleic when every letter is a nucleotide or IUPAC code and at least half are ACGTUN')
     s.add_argument('--per-token', action='store_true', help='also store every token\'s embedding and its residue span')
     s.add_argument('--max-tokens', type=_positive, default=8192, help='tokens per batch, padding included')
-    s.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or mps'); s.set_defaults(fn=_embed)
+    s.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or mps')
+    s.add_argument('--precision', default='32', choices=['32', 'bf16'],
+                   help='32 (default) or bf16: bfloat16 autocast, faster on GPUs and CPUs with AVX512-BF16/AMX')
+    s.set_defaults(fn=_embed)
     s = sub.add_parser('reproduce', help='the main job on the bundled data (resumable)')
     s.add_argument('--runs', type=Path, default=None); s.set_defaults(fn=_reproduce)
     return p

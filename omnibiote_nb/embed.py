@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_embed.ipynb #523765e0
 from __future__ import annotations
-import csv, gzip, itertools, json, os, re, zlib
+import contextlib, csv, gzip, itertools, json, os, re, zlib
 from collections import Counter
 from pathlib import Path
 import numpy as np, torch
@@ -15,8 +15,8 @@ from .tokenizers import load_tokenizer
 from .model import OmniBioTE
 
 # %% auto #0
-__all__ = ['read_inputs', 'guess_tag', 'windows', 'batches', 'embed_records', 'check_out', 'check_device', 'known_tag',
-           'checked_records', 'embed']
+__all__ = ['read_inputs', 'guess_tag', 'windows', 'batches', 'check_precision', 'precision_context', 'embed_records', 'check_out',
+           'check_device', 'known_tag', 'checked_records', 'embed']
 
 # %% ../nbs/07_embed.ipynb #f24b6d8c
 def _lines(path):
@@ -106,6 +106,23 @@ def batches(lengths, max_tokens: int):
         while k + n < len(lengths) and (n + 1) * lengths[k + n] <= max_tokens: n += 1
         yield k, k + n; k += n
 
+# %% ../nbs/07_embed.ipynb #48049ab5
+def check_precision(precision, device) -> str:
+    "`precision` ('32' or 'bf16') once it is known to run on `device`; an OmniError otherwise."
+    if precision not in ('32', 'bf16'): raise OmniError(f'--precision {precision}: use 32 or bf16')
+    d = torch.device(device).type
+    if precision == 'bf16' and d not in ('cpu', 'cuda'): raise OmniError(f'--precision bf16: not supported on {d}; use 32')
+    if precision == 'bf16' and d == 'cuda' and not torch.cuda.is_bf16_supported():
+        raise OmniError('--precision bf16: this GPU has no bfloat16; use 32')
+    if precision == 'bf16' and d == 'cpu' and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        log.warning('--precision bf16: this CPU has no bfloat16 matrix instructions (AVX512-BF16 or AMX); it will be slower than 32')
+    return precision
+
+def precision_context(device, precision):
+    "The context the model runs in: bfloat16 autocast for 'bf16', nothing for '32'."
+    if precision == '32': return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
 # %% ../nbs/07_embed.ipynb #d8c7d98c
 def _chunks(records, tok, budget):
     "Lists of ((id, tag, seq), token ids) of about `budget` tokens (a longer record alone)."
@@ -121,8 +138,8 @@ def _weights(cnt):
     if len(w) > 2: w[[0, -1]] = 0
     return w / (w > 0).sum()
 
-# %% ../nbs/07_embed.ipynb #4d06bbb3
-def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar):
+# %% ../nbs/07_embed.ipynb #d348294e
+def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar, precision='32'):
     "mean, first (and per-token states or None) of the token-id arrays `ids`."
     T, W = model.config.max_len, model.config.n_embd
     wins = sorted(((i, a, b) for i, x in enumerate(ids) for a, b in windows(len(x), T)), key=lambda w: w[2] - w[1])
@@ -134,7 +151,7 @@ def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar):
     for s, e in batches([b - a for _, a, b in wins], max_tokens):
         batch = wins[s:e]; x = torch.full((len(batch), batch[-1][2] - batch[-1][1]), tok.pad_id, dtype=torch.long)
         for j, (i, a, b) in enumerate(batch): x[j, :b - a] = torch.from_numpy(ids[i][a:b].astype(np.int64))
-        h = model(x.to(device), pad_id=tok.pad_id).float().cpu().numpy()
+        with precision_context(device, precision): h = model(x.to(device), pad_id=tok.pad_id).float().cpu().numpy()
         for j, (i, a, b) in enumerate(batch):
             mean[i] += wt[i][a:b] @ h[j, :b - a]
             if a == 0: first[i] = h[j, 0]
@@ -142,16 +159,16 @@ def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar):
             left[i] -= 1; bar.update(left[i] == 0)
     return mean, first, [a / c[:, None] for a, c in zip(acc, cnt)] if per_token else None
 
-# %% ../nbs/07_embed.ipynb #34ef60f0
+# %% ../nbs/07_embed.ipynb #0776bbab
 @torch.inference_mode()
 def embed_records(model, tok, records, max_tokens=8192, per_token=False, progress=True, device='cpu',
-                  chunk_tokens=1 << 20, total=None) -> dict:
+                  chunk_tokens=1 << 20, total=None, precision='32') -> dict:
     "Embed an iterable of (id, tag, normalised seq) records; returns a dict of arrays (keys as in the table above)."
     model.eval().to(device); W = model.config.n_embd
     recs, means, firsts, states, spans = [], [], [], [], []
     with tqdm(total=total, unit='rec', desc='embed', disable=not progress) as bar:
         for chunk in _chunks(records, tok, chunk_tokens):
-            m, f, st = _embed_chunk(model, tok, [x for _, x in chunk], max_tokens, per_token, device, bar)
+            m, f, st = _embed_chunk(model, tok, [x for _, x in chunk], max_tokens, per_token, device, bar, precision)
             recs += [r for r, _ in chunk]; means.append(m); firsts.append(f)
             if per_token: states += st; spans += [tok.spans(x) for _, x in chunk]
     cat = lambda a, shape, dt=np.float32: np.concatenate(a) if a else np.zeros(shape, dt)
@@ -232,14 +249,14 @@ def _warn_modality(ckpt, tags):
         log.warning(f'{ckpt}: pretrained on {"nucleic acids" if m == "nuc" else "proteins"} only ({p}: modality {m!r}); '
                     f'{k} of {len(tags)} records are {"proteins" if m == "nuc" else "nucleic acids"}, which it never saw')
 
-# %% ../nbs/07_embed.ipynb #bb68adcd
+# %% ../nbs/07_embed.ipynb #86deb704
 def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cpu', progress=True,
-          chunk_tokens=1 << 20) -> dict:
+          chunk_tokens=1 << 20, precision='32') -> dict:
     "Embed every valid record of a FASTA/CSV file with the checkpoint folder `ckpt`; write `out` (.npz)."
     tag = known_tag(tag) if tag is not None else None
     if not Path(inp).is_file(): raise OmniError(f'{inp}: no such file')
     if max_tokens <= 0: raise OmniError(f'--max-tokens {max_tokens}: must be a positive number of tokens per batch')
-    device, out = check_device(device), check_out(out, inp)
+    device, out = check_device(device), check_out(out, inp); precision = check_precision(precision, device)
     model, tok = OmniBioTE.load(ckpt), load_tokenizer(ckpt)
     bad, ids, tags = [], [], []
     for _, rid, t, _ in checked_records(inp, tag, bad): ids.append(rid); tags.append(t)
@@ -248,7 +265,7 @@ def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cp
     _warn_ids(inp, ids + [b[0] for b in bad]); _warn_modality(ckpt, tags)
     log.info(f'{inp}: embedding {len(ids)} records ({", ".join(f"{v} {k}" for k, v in Counter(tags).items())})')
     res = embed_records(model, tok, ((rid, t, s) for _, rid, t, s in checked_records(inp, tag)), max_tokens, per_token,
-                        progress, device, chunk_tokens, total=len(ids))
+                        progress, device, chunk_tokens, total=len(ids), precision=precision)
     if list(res['ids']) != ids: raise OmniError(f'{inp}: changed while it was being read; run again')
     res['skipped_ids'], res['skipped_why'] = (np.array([b[k] for b in bad], dtype=str) for k in (0, 1))
     existed = out.exists()

@@ -6,7 +6,7 @@ import pytest, torch
 
 from omnibiote_nb.core import OmniError
 from omnibiote_nb.cli import main
-from omnibiote_nb.embed import embed, embed_records, read_inputs, guess_tag, check_device
+from omnibiote_nb.embed import embed, embed_records, read_inputs, guess_tag, check_device, check_precision
 from omnibiote_nb.model import OmniBioTE, preset
 from omnibiote_nb.tokenizers import BPETokenizer, CharTokenizer, save_tokenizer, load_tokenizer
 
@@ -179,6 +179,19 @@ def test_device(capsys, fa, ckpt):
         code, err = cli(capsys, fa, '--ckpt', ckpt, '--out', fa.parent / 'o.npz', '--device', 'cuda')
         assert code == 2 and 'omnibiote: error: --device cuda: ' in err and 'use --device cpu' in err
 
+
+
+def test_precision(capsys, tmp_path, fa, ckpt):
+    "--precision bf16 through the CLI: close to float32 but not equal (it did run in bfloat16); anything else refused first."
+    main(['embed', str(fa), '--ckpt', str(ckpt), '--out', str(tmp_path / 'a.npz'), '--per-token'])
+    main(['embed', str(fa), '--ckpt', str(ckpt), '--out', str(tmp_path / 'b.npz'), '--per-token', '--precision', 'bf16'])
+    a, b = np.load(tmp_path / 'a.npz'), np.load(tmp_path / 'b.npz')
+    assert not np.array_equal(a['tokens'], b['tokens'])
+    np.testing.assert_allclose(b['mean'], a['mean'], rtol=0.05, atol=0.05 * np.abs(a['mean']).max())
+    code, err = cli(capsys, fa, '--ckpt', ckpt, '--out', tmp_path / 'c.npz', '--precision', 'fp16')
+    assert code == 2 and "invalid choice: 'fp16'" in err and not (tmp_path / 'c.npz').exists()
+    with pytest.raises(OmniError, match='--precision bf16: not supported on mps'): check_precision('bf16', 'mps')
+    with pytest.raises(OmniError, match='--precision half: use 32 or bf16'): run(fa, ckpt, tmp_path / 'd.npz', precision='half')
 
 # 6-8. tags, ids, format sniffing
 
