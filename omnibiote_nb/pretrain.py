@@ -49,8 +49,8 @@ class Shards:
             if len(o) != s['n_records'] + 1 or int(o[-1]) != len(t):
                 raise OmniError(f"{self.dir/s['offsets']}: {len(o)-1} records ending at token {int(o[-1]) if len(o) else 0}, "
                                 f"index.json says {s['n_records']} records and {s['file']} has {len(t)} tokens")
-        L = np.concatenate([np.diff(o) for o in self.offsets]) if self.files else np.zeros(0, np.int64)
-        self.lengths = L.astype(np.int32) if L.max(initial=0) < 2**31 else L   # 4 bytes a record
+        L = [d.astype(np.int32) if d.max(initial=0) < 2**31 else d for d in (np.diff(o) for o in self.offsets)]
+        self.lengths = np.concatenate(L) if L else np.zeros(0, np.int32)   # 4 bytes a record (int64 past 2^31 tokens)
         self.first = np.cumsum([0] + [s['n_records'] for s in self.files])   # first global record of each shard
 
     def __len__(self): return len(self.lengths)
