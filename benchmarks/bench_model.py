@@ -8,8 +8,10 @@ ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. T
 (speed does not depend on their values).
 
 - training: one optimiser step (AdamW, forward, backward, step). Ours runs its real pretraining path: a packed window
-  with document masking and the MLM head only at the 15% masked positions. ESM: its standard masked-LM forward with
-  `labels` (-100 off the masked positions) and an all-ones attention mask.
+  of records of 50-300 tokens with document masking (attention by records, `model.Records`, which the model takes on
+  such windows) and the MLM head only at the 15% masked positions. ESM: its standard masked-LM forward with `labels`
+  (-100 off the masked positions) and an all-ones attention mask; it has no document masking, so it attends over the
+  whole window.
 - inference: `torch.inference_mode()`, last hidden states of whole records (no padding): ours given one record per row
   (it then builds no mask), ESM given an all-ones attention mask (which it drops).
 - inference in bfloat16 (`infer_bf16`): the same, all three under `torch.autocast('cpu', torch.bfloat16)`, as
@@ -17,15 +19,18 @@ ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. T
 - design choices (`choices`), each against its alternative on the same inputs: our rotary autograd function against
   autograd through the real-valued (cos/sin, rotate-pairs) form, forward + backward; attention with dropout inside
   `scaled_dot_product_attention` (`dropout_p=0.05`) against without, forward + backward; attention forward with an
-  all-true mask against none (what `needs_mask` saves on whole-record batches); and our training step under
+  all-true mask against none (what `needs_mask` saves on whole-record batches); attention by records against one
+  masked call, forward + backward on the packed window (`attn_records_speedup`); and our training step under
   `torch.compile` against eager, with the compile time.
-- MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction) per second, over the fp32 `torch.mm`
-  rate of 4096x4096 matrices measured in the same run.
+- MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction, attention over each token's own
+  record: `attention_span_tokens` is the mean record length per token) per second, over the fp32 `torch.mm` rate of
+  4096x4096 matrices measured in the same run. Counting attention over the whole window instead would credit us with
+  work that attention by records does not do.
 """
 import os, statistics, time
 import torch
 import torch.nn.functional as F
-from omnibiote_nb.model import OmniBioTE, preset, flops_per_token, rope, rope_freqs, doc_mask
+from omnibiote_nb.model import OmniBioTE, preset, flops_per_token, rope, rope_freqs, doc_mask, Records
 
 PRESET, VOCAB, T, B, MASK_RATE = 'cpu-8', 4096, 512, 8, 0.15
 WARMUP, REPEATS = 2, 5
@@ -68,6 +73,10 @@ def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
     q, k, v = (torch.randn(B, H, T, d, generator=g, requires_grad=True) for _ in range(3))
     mask = doc_mask(doc_ids)
     def att(p): return lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=1 / d).sum().backward()
+    qt, kt, vt = (torch.randn(B, T, H, d, generator=g, requires_grad=True) for _ in range(3))
+    rec = Records(doc_ids)
+    def grouped(): return rec.attend(qt, kt, vt, 1 / d).sum().backward()
+    def masked_call(): return F.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (qt, kt, vt)), attn_mask=mask, scale=1 / d).sum().backward()
     full = torch.ones(B, 1, T, T, dtype=torch.bool)
     def fwd(m): return lambda: F.scaled_dot_product_attention(q.detach(), k.detach(), v.detach(), attn_mask=m, scale=1 / d)
     model = OmniBioTE(cfg); opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -76,10 +85,12 @@ def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
     r = dict(rope_ours_s=_med(rot(rope)), rope_autograd_real_s=_med(rot(_rope_real)),
              attn_no_dropout_s=_med(att(0.0)), attn_dropout_s=_med(att(0.05)),
              attn_fwd_full_mask_s=_med(fwd(full)), attn_fwd_no_mask_s=_med(fwd(None)),
+             attn_mask_s=_med(masked_call), attn_records_s=_med(grouped),
              train_eager_s=_med(step(model)), train_compiled_s=_med(step(compiled)), compile_s=compile_s)
     return r | dict(rope_speedup=r['rope_autograd_real_s'] / r['rope_ours_s'],
                     attn_dropout_slowdown=r['attn_dropout_s'] / r['attn_no_dropout_s'],
                     attn_no_mask_speedup=r['attn_fwd_full_mask_s'] / r['attn_fwd_no_mask_s'],
+                    attn_records_speedup=r['attn_mask_s'] / r['attn_records_s'],
                     compile_speedup=r['train_eager_s'] / r['train_compiled_s'])
 
 def bench() -> dict:
@@ -123,7 +134,9 @@ def bench() -> dict:
     med = {k: statistics.median(v) for k, v in times.items()}
     cmed = {k: statistics.median(v) for k, v in cpu.items()}
     tok = B * T
-    train_flops = tok * flops_per_token(cfg, T, training=True, head_fraction=masked.float().mean().item())
+    # attention FLOPs as the model needs them: each token attends over its own record (mean record length per token)
+    span = (doc_ids[:, :, None] == doc_ids[:, None, :]).sum(-1).float().mean().item()
+    train_flops = tok * flops_per_token(cfg, span, training=True, head_fraction=masked.float().mean().item())
     peak_after = matmul_peak()
     def ratios(peer): return {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': med[f'{ph}_{peer}'] / med[f'{ph}_ours']
                               for ph in phases}
@@ -138,7 +151,7 @@ def bench() -> dict:
         **ratios('esm'), **ratios('esm4'),
         'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
         'train_gflops_ours': train_flops / med['train_ours'] / 1e9,
-        'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after),
+        'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after), 'attention_span_tokens': span,
         'train_speedup_cpu_time': cmed['train_esm'] / cmed['train_ours'],
         'infer_speedup_cpu_time': cmed['infer_esm'] / cmed['infer_ours'],
         'load_average_1min': {'before': load_before, 'after': os.getloadavg()[0]},

@@ -6,7 +6,7 @@ import argparse, importlib, json, os, platform, time
 from pathlib import Path
 import torch
 
-MODULES = ['bench_data', 'bench_tokenizers', 'bench_model']
+MODULES = ['bench_data', 'bench_tokenizers', 'bench_model', 'bench_records']
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--out', default='benchmarks/results.json')

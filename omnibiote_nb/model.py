@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #22f5e474
 from __future__ import annotations
-import json, math
+import bisect, json, math
 from dataclasses import dataclass, asdict, fields, MISSING
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -14,7 +14,7 @@ from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
 __all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids',
-           'LayerNorm', 'SelfAttention', 'MLP', 'Block', 'OmniBioTE', 'flops_per_token']
+           'Records', 'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Block', 'OmniBioTE', 'flops_per_token']
 
 # %% ../nbs/04_model.ipynb #05109a61
 @dataclass
@@ -92,7 +92,46 @@ def padding_doc_ids(idx, pad_id):
     "doc_ids for a plain padded batch: one record per row, -1 at `pad_id`."
     return torch.where(idx == pad_id, -1, 0)
 
-# %% ../nbs/04_model.ipynb #0298ab36
+class Records:
+    "The records of a batch `doc_ids` (B, T) grouped by length, for attention within records (a padding token is a record of one)."
+    def __init__(self, doc_ids, ratio=1.25):
+        B, T = doc_ids.shape
+        new = torch.ones_like(doc_ids, dtype=torch.bool)
+        new[:, 1:] = (doc_ids[:, 1:] != doc_ids[:, :-1]) | (doc_ids[:, 1:] < 0)
+        start = new.flatten().nonzero().squeeze(1)
+        length, order = torch.diff(start, append=start.new_tensor([B * T])).sort(stable=True)
+        start, lens = start[order], length.tolist()
+        self.groups, idx, ok, i = [], [], [], 0      # groups: (records, padded length, key-padding mask or None)
+        while i < len(lens):
+            j = bisect.bisect_right(lens, max(lens[i] * ratio, lens[i] + 8), i)
+            L, ar = lens[j - 1], torch.arange(lens[j - 1], device=doc_ids.device)
+            valid = ar < length[i:j, None]
+            self.groups.append((j - i, L, None if lens[i] == L else valid[:, None, None, :]))
+            idx.append(torch.where(valid, start[i:j, None] + ar, start[i:j, None]).flatten()); ok.append(valid.flatten())
+            i = j
+        self.idx, ok = torch.cat(idx), torch.cat(ok)       # the gather: group slots -> batch positions
+        self.back = torch.empty(B * T, dtype=torch.long, device=doc_ids.device)
+        self.back[self.idx[ok]] = ok.nonzero().squeeze(1)   # and back: batch positions -> group slots
+        self.work, self.dense_work = sum(n * L * L for n, L, _ in self.groups), B * T * T
+
+    def attend(self, q, k, v, scale):
+        "Attention of q, k, v (B, T, H, d) within records, as (B, T, H, d)."
+        B, T, H, d = q.shape
+        sizes = [n * L for n, L, _ in self.groups]
+        qs, ks, vs = (x.reshape(B * T, H, d).index_select(0, self.idx).split(sizes) for x in (q, k, v))
+        ys = [F.scaled_dot_product_attention(*(x.view(n, L, H, d).transpose(1, 2) for x in g), attn_mask=m, scale=scale)
+              .transpose(1, 2).reshape(n * L, H, d) for (n, L, m), *g in zip(self.groups, qs, ks, vs)]
+        return torch.cat(ys).index_select(0, self.back).view(B, T, H, d)
+
+def attention_mask(doc_ids, explicit=False, min_len=384, max_work=0.5):
+    "What attention needs for `doc_ids`: None (whole records), `Records` (when grouping pays) or the boolean `doc_mask`."
+    if doc_ids is None or not needs_mask(doc_ids): return None
+    if not explicit and doc_ids.shape[1] >= min_len:
+        r = Records(doc_ids)
+        if r.work <= max_work * r.dense_work: return r
+    return doc_mask(doc_ids)
+
+# %% ../nbs/04_model.ipynb #696e9963
 class LayerNorm(nn.Module):
     "Mean/std LayerNorm with gain and bias."
     def __init__(self, n):
@@ -110,10 +149,10 @@ class SelfAttention(nn.Module):
     def forward(self, x, freqs, mask=None, return_attn=False):
         B, T, C = x.shape
         qk, v = self.c_attn(x).split([2 * C, C], -1)
-        qk = rope(qk.view(B, T, 2 * self.n_head, -1), freqs)
-        q, k = qk.transpose(1, 2).chunk(2, 1)                      # (B, H, T, d) each
-        v = v.view(B, T, self.n_head, -1).transpose(1, 2)
-        att = None
+        q, k = rope(qk.view(B, T, 2 * self.n_head, -1), freqs).chunk(2, 2)   # (B, T, H, d) each
+        v, att = v.view(B, T, self.n_head, -1), None
+        if isinstance(mask, Records): return self.c_proj(mask.attend(q, k, v, self.scale).reshape(B, T, C)), att
+        q, k, v = (x.transpose(1, 2) for x in (q, k, v))                     # (B, H, T, d)
         if return_attn:
             att = (q @ k.transpose(-2, -1)) * self.scale
             if mask is not None: att = att.masked_fill(~mask, float('-inf'))
@@ -141,7 +180,7 @@ class Block(nn.Module):
         x = x + self.drop(a)
         return x + self.drop(self.mlp(self.ln_2(x))), att
 
-# %% ../nbs/04_model.ipynb #696e9963
+# %% ../nbs/04_model.ipynb #179d4194
 class OmniBioTE(nn.Module):
     def __init__(self, config: OmniBioTEConfig):
         super().__init__()
@@ -172,8 +211,8 @@ class OmniBioTE(nn.Module):
         B, T = idx.shape
         if T > self.config.max_len: raise OmniError(f'input of {T} tokens is longer than max_len={self.config.max_len}')
         if doc_ids is None and pad_id is not None: doc_ids = padding_doc_ids(idx, pad_id)
-        if doc_ids is None: pos, mask = torch.arange(T, device=idx.device), None
-        else: pos, mask = positions(doc_ids), (doc_mask(doc_ids) if needs_mask(doc_ids) else None)
+        pos = torch.arange(T, device=idx.device) if doc_ids is None else positions(doc_ids)
+        mask = attention_mask(doc_ids, explicit=return_attn)
         freqs = rope_freqs(pos, self.config.head_dim, self.config.rope_theta).unsqueeze(-2)
         x, attns = self.drop(self.wte(idx)), []
         for block in self.h:
