@@ -4,8 +4,9 @@ Both models: width, depth, heads, vocabulary 4096, window and batch identical. T
 wide so that both have the same matmul parameters per layer (10 w^2: ours is SwiGLU w->4w, 2w->w; ESM's GELU
 w->3w->w), and `esm4`, with ESM-2's own MLP of 4*width (every published ESM-2 checkpoint; 12 w^2). Dropout 0.05 on
 embeddings and residual branches in both, none on attention probabilities (ESM `attention_probs_dropout_prob=0`);
-ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median. Timing inputs are random token ids
-(speed does not depend on their values).
+ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median; `speedup_spread` gives the least and
+greatest ratio over the repeats, since this shared machine's speed drifts. Timing inputs are random token ids (speed
+does not depend on their values).
 
 - training: one optimiser step (AdamW, forward, backward, step). Ours runs its real pretraining path: a packed window
   of records of 50-300 tokens with document masking (attention by records, `model.Records`, which the model takes on
@@ -58,6 +59,11 @@ def _rope_real(x, freqs):
     c, s = freqs.real, freqs.imag
     x1, x2 = x.float()[..., 0::2], x.float()[..., 1::2]
     return torch.stack([x1 * c - x2 * s, x1 * s + x2 * c], -1).flatten(-2).type_as(x)
+
+def _spread(peer, ours):
+    "Least and greatest of the repeat-by-repeat ratios peer time / our time."
+    r = [a / b for a, b in zip(peer, ours)]
+    return [min(r), max(r)]
 
 def _med(fn, n=5):
     fn(); return statistics.median(_time(fn) for _ in range(n))
@@ -149,6 +155,9 @@ def bench() -> dict:
         'infer_bf16_tokens_per_s': {k: tok / med[f'infer_bf16_{k}'] for k in models},
         'infer_bf16_over_fp32_ours': med['infer_ours'] / med['infer_bf16_ours'],
         **ratios('esm'), **ratios('esm4'),
+        # the same ratios repeat by repeat (each repeat times all models back to back): their least and greatest
+        'speedup_spread': {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': _spread(times[f'{ph}_{peer}'], times[f'{ph}_ours'])
+                           for peer in ('esm', 'esm4') for ph in phases},
         'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
         'train_gflops_ours': train_flops / med['train_ours'] / 1e9,
         'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after), 'attention_span_tokens': span,
