@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #22f5e474
 from __future__ import annotations
-import bisect, json, math
+import bisect, functools, json, math
 from dataclasses import dataclass, asdict, fields, MISSING
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -95,39 +95,46 @@ def padding_doc_ids(idx, pad_id):
 class Records:
     "The records of a batch `doc_ids` (B, T) grouped by length, for attention within records (a padding token is a record of one)."
     def __init__(self, doc_ids, ratio=1.25):
-        B, T = doc_ids.shape
+        self.shape = B, T = doc_ids.shape
         new = torch.ones_like(doc_ids, dtype=torch.bool)
         new[:, 1:] = (doc_ids[:, 1:] != doc_ids[:, :-1]) | (doc_ids[:, 1:] < 0)
         start = new.flatten().nonzero().squeeze(1)
-        length, order = torch.diff(start, append=start.new_tensor([B * T])).sort(stable=True)
-        start, lens = start[order], length.tolist()
-        self.groups, idx, ok, i = [], [], [], 0      # groups: (records, padded length, key-padding mask or None)
+        self.length, order = torch.diff(start, append=start.new_tensor([B * T])).sort(stable=True)
+        self.start, lens = start[order], self.length.tolist()
+        self.spans, i = [], 0       # groups: records [i, j) in length order, shortest lo, padded to the longest L
         while i < len(lens):
             j = bisect.bisect_right(lens, max(lens[i] * ratio, lens[i] + 8), i)
-            L, ar = lens[j - 1], torch.arange(lens[j - 1], device=doc_ids.device)
-            valid = ar < length[i:j, None]
-            self.groups.append((j - i, L, None if lens[i] == L else valid[:, None, None, :]))
-            idx.append(torch.where(valid, start[i:j, None] + ar, start[i:j, None]).flatten()); ok.append(valid.flatten())
-            i = j
-        self.idx, ok = torch.cat(idx), torch.cat(ok)       # the gather: group slots -> batch positions
-        self.back = torch.empty(B * T, dtype=torch.long, device=doc_ids.device)
-        self.back[self.idx[ok]] = ok.nonzero().squeeze(1)   # and back: batch positions -> group slots
-        self.work, self.dense_work = sum(n * L * L for n, L, _ in self.groups), B * T * T
+            self.spans.append((i, j, lens[i], lens[j - 1])); i = j
+        self.work, self.dense_work = sum((j - i) * L * L for i, j, _, L in self.spans), B * T * T
+
+    @functools.cached_property
+    def groups(self):
+        "(records, padded length, key-padding mask or None) per group; and the gathers to and from group slots."
+        idx, ok, groups = [], [], []
+        for i, j, lo, L in self.spans:
+            ar = torch.arange(L, device=self.start.device)
+            valid = ar < self.length[i:j, None]
+            groups.append((j - i, L, None if lo == L else valid[:, None, None, :]))
+            idx.append(torch.where(valid, self.start[i:j, None] + ar, self.start[i:j, None]).flatten()); ok.append(valid.flatten())
+        self.idx, ok = torch.cat(idx), torch.cat(ok)       # group slots -> batch positions
+        self.back = torch.empty(self.shape[0] * self.shape[1], dtype=torch.long, device=self.start.device)
+        self.back[self.idx[ok]] = ok.nonzero().squeeze(1)   # batch positions -> group slots
+        return groups
 
     def attend(self, q, k, v, scale):
         "Attention of q, k, v (B, T, H, d) within records, as (B, T, H, d)."
         B, T, H, d = q.shape
-        sizes = [n * L for n, L, _ in self.groups]
-        qs, ks, vs = (x.reshape(B * T, H, d).index_select(0, self.idx).split(sizes) for x in (q, k, v))
+        groups = self.groups
+        qs, ks, vs = (x.reshape(B * T, H, d).index_select(0, self.idx).split([n * L for n, L, _ in groups]) for x in (q, k, v))
         ys = [F.scaled_dot_product_attention(*(x.view(n, L, H, d).transpose(1, 2) for x in g), attn_mask=m, scale=scale)
-              .transpose(1, 2).reshape(n * L, H, d) for (n, L, m), *g in zip(self.groups, qs, ks, vs)]
+              .transpose(1, 2).reshape(n * L, H, d) for (n, L, m), *g in zip(groups, qs, ks, vs)]
         return torch.cat(ys).index_select(0, self.back).view(B, T, H, d)
 
 def attention_mask(doc_ids, explicit=False, min_len=384, max_work=0.5):
     "What attention needs for `doc_ids`: None (whole records), `Records` (when grouping pays) or the boolean `doc_mask`."
     if doc_ids is None or not needs_mask(doc_ids): return None
     if not explicit and doc_ids.shape[1] >= min_len:
-        r = Records(doc_ids)
+        r = Records(doc_ids)   # groups by length only; the gathers are built when attention first runs
         if r.work <= max_work * r.dense_work: return r
     return doc_mask(doc_ids)
 
