@@ -21,7 +21,9 @@ does not depend on their values).
   autograd through the real-valued (cos/sin, rotate-pairs) form, forward + backward; attention with dropout inside
   `scaled_dot_product_attention` (`dropout_p=0.05`) against without, forward + backward; attention forward with an
   all-true mask against none (what `needs_mask` saves on whole-record batches); attention by records against one
-  masked call, forward + backward on the packed window (`attn_records_speedup`); and our training step under
+  masked call, forward + backward on the packed window (`attn_records_speedup`); our dropout (`model.Dropout`, 16
+  random bits per element) against `F.dropout`, forward + backward on a (batch, window, width) tensor
+  (`dropout_speedup`); and our training step under
   `torch.compile` against eager, with the compile time.
 - MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction, attention over each token's own
   record: `attention_span_tokens` is the mean record length per token) per second, over the fp32 `torch.mm` rate of
@@ -31,7 +33,7 @@ does not depend on their values).
 import os, statistics, time
 import torch
 import torch.nn.functional as F
-from omnibiote_nb.model import OmniBioTE, preset, flops_per_token, rope, rope_freqs, doc_mask, Records
+from omnibiote_nb.model import OmniBioTE, preset, flops_per_token, rope, rope_freqs, doc_mask, Records, Dropout
 
 PRESET, VOCAB, T, B, MASK_RATE = 'cpu-8', 4096, 512, 8, 0.15
 WARMUP, REPEATS = 2, 5
@@ -83,6 +85,8 @@ def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
     rec = Records(doc_ids)
     def grouped(): return rec.attend(qt, kt, vt, 1 / d).sum().backward()
     def masked_call(): return F.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (qt, kt, vt)), attn_mask=mask, scale=1 / d).sum().backward()
+    h = torch.randn(B, T, cfg.n_embd, generator=g, requires_grad=True)
+    def drop(f): return lambda: f(h).sum().backward()
     full = torch.ones(B, 1, T, T, dtype=torch.bool)
     def fwd(m): return lambda: F.scaled_dot_product_attention(q.detach(), k.detach(), v.detach(), attn_mask=m, scale=1 / d)
     model = OmniBioTE(cfg); opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -92,11 +96,13 @@ def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
              attn_no_dropout_s=_med(att(0.0)), attn_dropout_s=_med(att(0.05)),
              attn_fwd_full_mask_s=_med(fwd(full)), attn_fwd_no_mask_s=_med(fwd(None)),
              attn_mask_s=_med(masked_call), attn_records_s=_med(grouped),
+             dropout_ours_s=_med(drop(Dropout(cfg.dropout))), dropout_torch_s=_med(drop(lambda x: F.dropout(x, cfg.dropout, True))),
              train_eager_s=_med(step(model)), train_compiled_s=_med(step(compiled)), compile_s=compile_s)
     return r | dict(rope_speedup=r['rope_autograd_real_s'] / r['rope_ours_s'],
                     attn_dropout_slowdown=r['attn_dropout_s'] / r['attn_no_dropout_s'],
                     attn_no_mask_speedup=r['attn_fwd_full_mask_s'] / r['attn_fwd_no_mask_s'],
                     attn_records_speedup=r['attn_mask_s'] / r['attn_records_s'],
+                    dropout_speedup=r['dropout_torch_s'] / r['dropout_ours_s'],
                     compile_speedup=r['train_eager_s'] / r['train_compiled_s'])
 
 def bench() -> dict:

@@ -14,7 +14,8 @@ from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
 __all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids',
-           'Records', 'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Block', 'OmniBioTE', 'flops_per_token']
+           'Records', 'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block', 'OmniBioTE',
+           'flops_per_token']
 
 # %% ../nbs/04_model.ipynb #05109a61
 @dataclass
@@ -176,24 +177,44 @@ class MLP(nn.Module):
         a, b = self.c_fc(x).chunk(2, -1)
         return self.c_proj(F.silu(a) * b)
 
+class _Dropout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, keep, scale):
+        ctx.save_for_backward(keep); ctx.scale = scale
+        return x.mul(keep).mul_(scale)
+    @staticmethod
+    def backward(ctx, g): return g.mul(ctx.saved_tensors[0]).mul_(ctx.scale), None, None
+
+class Dropout(nn.Module):
+    "Dropout drawing 16 random bits per element on CPU; `p` is rounded to a multiple of 1/65536."
+    def __init__(self, p):
+        super().__init__()
+        self.p, self.cut = p, round(p * 65536)
+    def forward(self, x):
+        if not self.training or self.cut == 0: return x
+        if x.device.type != 'cpu': return F.dropout(x, self.p, True)
+        n = x.numel()
+        bits = torch.empty(-(-n // 4), dtype=torch.int64).random_(-2**63, None).view(torch.int16)[:n]
+        return _Dropout.apply(x, bits.view(x.shape) >= self.cut - 32768, 65536 / (65536 - self.cut))
+
 class Block(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.ln_1, self.attn = LayerNorm(cfg.n_embd), SelfAttention(cfg)
         self.ln_2, self.mlp = LayerNorm(cfg.n_embd), MLP(cfg)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
     def forward(self, x, freqs, mask=None, return_attn=False):
         a, att = self.attn(self.ln_1(x), freqs, mask, return_attn)
         x = x + self.drop(a)
         return x + self.drop(self.mlp(self.ln_2(x))), att
 
-# %% ../nbs/04_model.ipynb #179d4194
+# %% ../nbs/04_model.ipynb #276bd98f
 class OmniBioTE(nn.Module):
     def __init__(self, config: OmniBioTEConfig):
         super().__init__()
         self.config = cfg = config
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = LayerNorm(cfg.n_embd)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
