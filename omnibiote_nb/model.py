@@ -189,7 +189,7 @@ class Dropout(nn.Module):
     "Dropout drawing 16 random bits per element on CPU; `p` is rounded to a multiple of 1/65536."
     def __init__(self, p):
         super().__init__()
-        self.p, self.cut = p, round(p * 65536)
+        self.p, self.cut = p, min(round(p * 65536), 65535)
     def forward(self, x):
         if not self.training or self.cut == 0: return x
         if x.device.type != 'cpu': return F.dropout(x, self.p, True)
