@@ -13,9 +13,9 @@ from .core import OmniError, atomic_write, write_json, read_json
 from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
-__all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids',
-           'Records', 'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block', 'OmniBioTE',
-           'flops_per_token']
+__all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'record_starts', 'positions', 'doc_mask', 'needs_mask',
+           'padding_doc_ids', 'Records', 'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block',
+           'OmniBioTE', 'flops_per_token']
 
 # %% ../nbs/04_model.ipynb #05109a61
 @dataclass
@@ -72,12 +72,16 @@ def rope(x, freqs):
     "Rotate adjacent pairs of the last dimension of `x` (..., T, H, head_dim); `freqs` broadcasts as (..., T, 1, head_dim/2)."
     return _Rope.apply(x, freqs)
 
-def positions(doc_ids):
-    "Position of each token within its record (doc_ids (B, T); records are contiguous runs of one id)."
-    t = torch.arange(doc_ids.shape[1], device=doc_ids.device).expand_as(doc_ids)
+def record_starts(doc_ids, pad_alone=False):
+    "True where a record starts (records are contiguous runs of one id); with `pad_alone` each padding token is one."
     start = torch.ones_like(doc_ids, dtype=torch.bool)
     start[:, 1:] = doc_ids[:, 1:] != doc_ids[:, :-1]
-    return t - torch.where(start, t, 0).cummax(1).values
+    return start | (doc_ids < 0) if pad_alone else start
+
+def positions(doc_ids):
+    "Position of each token within its record (doc_ids (B, T))."
+    t = torch.arange(doc_ids.shape[1], device=doc_ids.device).expand_as(doc_ids)
+    return t - torch.where(record_starts(doc_ids), t, 0).cummax(1).values
 
 # %% ../nbs/04_model.ipynb #7cf4b7c1
 def doc_mask(doc_ids):
@@ -97,9 +101,7 @@ class Records:
     "The records of a batch `doc_ids` (B, T) grouped by length, for attention within records (a padding token is a record of one)."
     def __init__(self, doc_ids, ratio=1.25):
         self.shape = B, T = doc_ids.shape
-        new = torch.ones_like(doc_ids, dtype=torch.bool)
-        new[:, 1:] = (doc_ids[:, 1:] != doc_ids[:, :-1]) | (doc_ids[:, 1:] < 0)
-        start = new.flatten().nonzero().squeeze(1)
+        start = record_starts(doc_ids, pad_alone=True).flatten().nonzero().squeeze(1)
         self.length, order = torch.diff(start, append=start.new_tensor([B * T])).sort(stable=True)
         self.start, lens = start[order], self.length.tolist()
         self.spans, i = [], 0       # groups: records [i, j) in length order, shortest lo, padded to the longest L
