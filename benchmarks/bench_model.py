@@ -3,10 +3,10 @@
 Both models: width, depth, heads, vocabulary 4096, window and batch identical. Two ESMs: `esm`, whose MLP is 3*width
 wide so that both have the same matmul parameters per layer (10 w^2: ours is SwiGLU w->4w, 2w->w; ESM's GELU
 w->3w->w), and `esm4`, with ESM-2's own MLP of 4*width (every published ESM-2 checkpoint; 12 w^2). Dropout 0.05 on
-embeddings and residual branches in both, none on attention probabilities (ESM `attention_probs_dropout_prob=0`);
-ESM `token_dropout=False`. Same threads, warm-up, interleaved repeats, median; `speedup_spread` gives the least and
-greatest ratio over the repeats, since this shared machine's speed drifts. Timing inputs are random token ids (speed
-does not depend on their values).
+embeddings and residual branches in both, none on attention probabilities (ESM `attention_probs_dropout_prob=0`); ESM
+`token_dropout=False`. Same threads, warm-up, 9 interleaved repeats (each model first in turn), median;
+`speedup_spread` gives the least and greatest ratio over the repeats, since this shared machine's speed drifts. Timing
+inputs are random token ids (speed does not depend on their values).
 
 - training: one optimiser step (AdamW, forward, backward, step). Ours runs its real pretraining path: a packed window
   of records of 50-300 tokens with document masking (attention by records, `model.Records`, which the model takes on
@@ -25,6 +25,11 @@ does not depend on their values).
   random bits per element) against `F.dropout`, forward + backward on a (batch, window, width) tensor
   (`dropout_speedup`); and our training step under
   `torch.compile` against eager, with the compile time.
+- inference against the matmul peak (`infer_fraction_of_peak`, each model's own matmul FLOPs, no head), and
+  `infer_speedup_ceiling`: the peak over `esm`'s inference FLOP rate, the most `infer_speedup` could be on this machine
+  at these shapes, since ours and `esm` do the same matmuls and attention at inference. `infer_profile_ours`: the
+  shares of our inference time (torch.profiler, self CPU time) in matmuls, in attention and in the rest, and the
+  matmuls' and attention's FLOP rates as fractions of that peak.
 - MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction, attention over each token's own
   record: `attention_span_tokens` is the mean record length per token) per second, over the fp32 `torch.mm` rate of
   4096x4096 matrices measured in the same run. Counting attention over the whole window instead would credit us with
@@ -36,7 +41,7 @@ import torch.nn.functional as F
 from omnibiote_nb.model import OmniBioTE, preset, flops_per_token, rope, rope_freqs, doc_mask, Records, Dropout
 
 PRESET, VOCAB, T, B, MASK_RATE = 'cpu-8', 4096, 512, 8, 0.15
-WARMUP, REPEATS = 2, 5
+WARMUP, REPEATS = 2, 9
 
 def _time(fn, cpu=None):
     t0, c0 = time.perf_counter(), time.process_time(); fn()
@@ -105,6 +110,22 @@ def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
                     dropout_speedup=r['dropout_torch_s'] / r['dropout_ours_s'],
                     compile_speedup=r['train_eager_s'] / r['train_compiled_s'])
 
+def infer_profile(model, tokens, peak, n=3) -> dict:
+    "Where our inference time goes (torch.profiler self CPU time over `n` forward passes), and each part's FLOP rate."
+    cfg, (b, t) = model.config, tokens.shape
+    model.eval(); doc = torch.zeros_like(tokens)
+    with torch.inference_mode():
+        model(tokens, doc)
+        with torch.profiler.profile() as p: [model(tokens, doc) for _ in range(n)]
+    self_s = {e.key: e.self_cpu_time_total / 1e6 for e in p.key_averages()}
+    total = sum(self_s.values())
+    mm = sum(v for k, v in self_s.items() if k in ('aten::mm', 'aten::addmm', 'aten::bmm'))
+    attn = sum(v for k, v in self_s.items() if 'scaled_dot_product' in k)
+    mm_flops = n * b * t * cfg.n_layer * 2 * 10 * cfg.n_embd ** 2
+    attn_flops = n * b * t * cfg.n_layer * 4 * t * cfg.n_embd
+    return dict(matmul_share=mm / total, attention_share=attn / total, other_share=1 - (mm + attn) / total,
+                matmul_fraction_of_peak=mm_flops / mm / peak, attention_fraction_of_peak=attn_flops / attn / peak)
+
 def bench() -> dict:
     torch.manual_seed(0)
     cfg = preset(PRESET, VOCAB, max_len=T)
@@ -140,7 +161,8 @@ def bench() -> dict:
         for m in models.values(): m.train(phase == 'train')
         for i in range(WARMUP + REPEATS):   # interleaved, so that drift in machine speed hits all
             c = {k: [] for k in names} if i < WARMUP else cpu
-            for k in models:
+            keys = list(models); keys = keys[i % 3:] + keys[:i % 3]   # each model first in turn, so no place is favoured
+            for k in keys:
                 t = _time(lambda: fn(k), c[f'{phase}_{k}'])
                 if i >= WARMUP: times[f'{phase}_{k}'].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -150,6 +172,10 @@ def bench() -> dict:
     span = (doc_ids[:, :, None] == doc_ids[:, None, :]).sum(-1).float().mean().item()
     train_flops = tok * flops_per_token(cfg, span, training=True, head_fraction=masked.float().mean().item())
     peak_after = matmul_peak()
+    # inference matmul FLOPs, no head: ours and `esm` do the same (10 w^2 weights per layer), `esm4` 2 w^2 more per layer
+    infer_flops = {k: tok * (flops_per_token(cfg, T, training=False, head_fraction=0)
+                             + (2 * 2 * cfg.n_layer * cfg.n_embd ** 2 if k == 'esm4' else 0)) for k in models}
+    infer_rate = {k: infer_flops[k] / med[f'infer_{k}'] for k in models}
     def ratios(peer): return {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': med[f'{ph}_{peer}'] / med[f'{ph}_ours']
                               for ph in phases}
     return {
@@ -166,11 +192,17 @@ def bench() -> dict:
                            for peer in ('esm', 'esm4') for ph in phases},
         'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
         'train_gflops_ours': train_flops / med['train_ours'] / 1e9,
+        'infer_gflops': {k: v / 1e9 for k, v in infer_rate.items()},
+        'infer_fraction_of_peak': {k: v / max(peak, peak_after) for k, v in infer_rate.items()},
+        # the inference speedup over `esm` that ours would have if it ran its FLOPs (the same as esm's) at the measured
+        # matmul peak, attention and all: no code at these shapes on this machine can do better
+        'infer_speedup_ceiling': max(peak, peak_after) / infer_rate['esm'],
         'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after), 'attention_span_tokens': span,
         'train_speedup_cpu_time': cmed['train_esm'] / cmed['train_ours'],
         'infer_speedup_cpu_time': cmed['infer_esm'] / cmed['infer_ours'],
         'load_average_1min': {'before': load_before, 'after': os.getloadavg()[0]},
         'times_s': times, 'cpu_times_s': cpu,
+        'infer_profile_ours': infer_profile(models['ours'], tokens, max(peak, peak_after)),
         'choices': choices(cfg, inp, doc_ids, tokens, masked),
     }
 
