@@ -30,6 +30,10 @@ inputs are random token ids (speed does not depend on their values).
   at these shapes, since ours and `esm` do the same matmuls and attention at inference. `infer_profile_ours`: the
   shares of our inference time (torch.profiler, self CPU time) in matmuls, in attention and in the rest, and the
   matmuls' and attention's FLOP rates as fractions of that peak.
+- on a GPU (`BENCH_DEVICE=cuda python -m benchmarks.run --only bench_model`, which `tools/gpu_check.sh` runs): the
+  paper's small preset (8 layers, width 1024, 8 heads of 128) at a window of 1024, batch 16. Training runs under
+  bfloat16 autocast, as pretraining does there, and its MFU is against the bfloat16 matmul peak; fp32 inference is
+  against the fp32 peak (TF32 off, PyTorch's default). No profile; `Dropout` there is PyTorch's own.
 - MFU: our training matmul FLOPs (`flops_per_token`, head at the masked fraction, attention over each token's own
   record: `attention_span_tokens` is the mean record length per token) per second, over the fp32 `torch.mm` rate of
   4096x4096 matrices measured in the same run. Counting attention over the whole window instead would credit us with
@@ -40,16 +44,22 @@ import torch
 import torch.nn.functional as F
 from omnibiote_nb.model import OmniBioTE, preset, flops_per_token, rope, rope_freqs, doc_mask, Records, Dropout
 
-PRESET, VOCAB, T, B, MASK_RATE = 'cpu-8', 4096, 512, 8, 0.15
+DEVICE = torch.device(os.environ.get('BENCH_DEVICE', 'cpu'))
+GPU = DEVICE.type == 'cuda'
+PRESET, VOCAB, T, B, MASK_RATE = ('small', 4096, 1024, 16, 0.15) if GPU else ('cpu-8', 4096, 512, 8, 0.15)
+TRAIN_DTYPE = torch.bfloat16 if GPU else torch.float32   # the precision pretraining runs in on this device
 WARMUP, REPEATS = 2, 9
 
+def _sync():
+    if GPU: torch.cuda.synchronize()
+
 def _time(fn, cpu=None):
-    t0, c0 = time.perf_counter(), time.process_time(); fn()
+    _sync(); t0, c0 = time.perf_counter(), time.process_time(); fn(); _sync()
     if cpu is not None: cpu.append(time.process_time() - c0)
     return time.perf_counter() - t0
 
-def matmul_peak(n=4096, repeats=5):
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak(n=4096, repeats=5, dtype=torch.float32):
+    a, b = (torch.randn(n, n, device=DEVICE, dtype=dtype) for _ in range(2))
     a @ b
     return 2 * n**3 / statistics.median(_time(lambda: a @ b) for _ in range(repeats))
 
@@ -78,23 +88,24 @@ def _med(fn, n=5):
 def choices(cfg, inp, doc_ids, tokens, masked) -> dict:
     "Each design choice against its alternative, same inputs; ratios > 1 mean our choice is faster."
     g = torch.Generator().manual_seed(1)
+    def rnd(*shape): return torch.randn(*shape, generator=g).to(DEVICE).requires_grad_()
     H, d = cfg.n_head, cfg.head_dim
-    freqs = rope_freqs(torch.arange(T), d).unsqueeze(-2)
-    x = torch.randn(B, T, 2 * H, d, generator=g, requires_grad=True)
+    freqs = rope_freqs(torch.arange(T), d).unsqueeze(-2).to(DEVICE)
+    x = rnd(B, T, 2 * H, d)
     def rot(f): return lambda: f(x, freqs).sum().backward()
     torch.testing.assert_close(rope(x, freqs), _rope_real(x, freqs))
-    q, k, v = (torch.randn(B, H, T, d, generator=g, requires_grad=True) for _ in range(3))
+    q, k, v = (rnd(B, H, T, d) for _ in range(3))
     mask = doc_mask(doc_ids)
     def att(p): return lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=1 / d).sum().backward()
-    qt, kt, vt = (torch.randn(B, T, H, d, generator=g, requires_grad=True) for _ in range(3))
+    qt, kt, vt = (rnd(B, T, H, d) for _ in range(3))
     rec = Records(doc_ids)
     def grouped(): return rec.attend(qt, kt, vt, 1 / d).sum().backward()
     def masked_call(): return F.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (qt, kt, vt)), attn_mask=mask, scale=1 / d).sum().backward()
-    h = torch.randn(B, T, cfg.n_embd, generator=g, requires_grad=True)
+    h = rnd(B, T, cfg.n_embd)
     def drop(f): return lambda: f(h).sum().backward()
-    full = torch.ones(B, 1, T, T, dtype=torch.bool)
+    full = torch.ones(B, 1, T, T, dtype=torch.bool, device=DEVICE)
     def fwd(m): return lambda: F.scaled_dot_product_attention(q.detach(), k.detach(), v.detach(), attn_mask=m, scale=1 / d)
-    model = OmniBioTE(cfg); opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    model = OmniBioTE(cfg).to(DEVICE); opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     def step(m): return lambda: (model.mlm_loss(m(inp, doc_ids), tokens, masked).backward(), opt.step(), opt.zero_grad())
     t0 = time.perf_counter(); compiled = torch.compile(model); step(compiled)(); compile_s = time.perf_counter() - t0
     r = dict(rope_ours_s=_med(rot(rope)), rope_autograd_real_s=_med(rot(_rope_real)),
@@ -129,7 +140,7 @@ def infer_profile(model, tokens, peak, n=3) -> dict:
 def bench() -> dict:
     torch.manual_seed(0)
     cfg = preset(PRESET, VOCAB, max_len=T)
-    models = dict(ours=OmniBioTE(cfg), esm=esm_like(cfg, mlp=3), esm4=esm_like(cfg, mlp=4))
+    models = {k: m.to(DEVICE) for k, m in dict(ours=OmniBioTE(cfg), esm=esm_like(cfg, mlp=3), esm4=esm_like(cfg, mlp=4)).items()}
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(4, VOCAB, (B, T), generator=g)
     masked = torch.rand(B, T, generator=g) < MASK_RATE
@@ -139,18 +150,20 @@ def bench() -> dict:
     doc_ids = (torch.arange(T)[None, :, None] >= lens[:, None, :]).sum(-1)
     labels = tokens.masked_fill(~masked, -100)
     ones = torch.ones(B, T, dtype=torch.long)
+    tokens, masked, inp, doc_ids, labels, ones = (x.to(DEVICE) for x in (tokens, masked, inp, doc_ids, labels, ones))
 
     opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-4) for k, m in models.items()}
     def train(k):
         m = models[k]
-        loss = m.mlm_loss(m(inp, doc_ids), tokens, masked) if k == 'ours' else m(input_ids=inp, attention_mask=ones, labels=labels).loss
+        with torch.autocast(DEVICE.type, torch.bfloat16, enabled=GPU):   # on a GPU bf16-mixed, as pretraining there
+            loss = m.mlm_loss(m(inp, doc_ids), tokens, masked) if k == 'ours' else m(input_ids=inp, attention_mask=ones, labels=labels).loss
         loss.backward(); opts[k].step(); opts[k].zero_grad(set_to_none=True)
     def infer(k):
         m = models[k]
         with torch.inference_mode():
             return m(tokens, torch.zeros_like(tokens)) if k == 'ours' else m.esm(input_ids=tokens, attention_mask=ones).last_hidden_state
     def infer_bf16(k):
-        with torch.autocast('cpu', torch.bfloat16): return infer(k)
+        with torch.autocast(DEVICE.type, torch.bfloat16): return infer(k)
 
     peak = matmul_peak()
     phases = dict(train=train, infer=infer, infer_bf16=infer_bf16)
@@ -172,6 +185,7 @@ def bench() -> dict:
     span = (doc_ids[:, :, None] == doc_ids[:, None, :]).sum(-1).float().mean().item()
     train_flops = tok * flops_per_token(cfg, span, training=True, head_fraction=masked.float().mean().item())
     peak_after = matmul_peak()
+    train_peak = matmul_peak(dtype=TRAIN_DTYPE) if GPU else max(peak, peak_after)
     # inference matmul FLOPs, no head: ours and `esm` do the same (10 w^2 weights per layer), `esm4` 2 w^2 more per layer
     infer_flops = {k: tok * (flops_per_token(cfg, T, training=False, head_fraction=0)
                              + (2 * 2 * cfg.n_layer * cfg.n_embd ** 2 if k == 'esm4' else 0)) for k in models}
@@ -179,7 +193,7 @@ def bench() -> dict:
     def ratios(peer): return {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': med[f'{ph}_{peer}'] / med[f'{ph}_ours']
                               for ph in phases}
     return {
-        'shape': {'preset': PRESET, 'n_layer': cfg.n_layer, 'n_head': cfg.n_head, 'n_embd': cfg.n_embd,
+        'shape': {'device': torch.cuda.get_device_name() if GPU else 'cpu', 'preset': PRESET, 'n_layer': cfg.n_layer, 'n_head': cfg.n_head, 'n_embd': cfg.n_embd,
                   'vocab': VOCAB, 'seq_len': T, 'batch': B, 'threads': torch.get_num_threads(), 'esm_mlp': 3, 'esm4_mlp': 4},
         'params': {k: sum(p.numel() for p in m.parameters()) for k, m in models.items()},
         'train_tokens_per_s': {k: tok / med[f'train_{k}'] for k in models},
@@ -190,19 +204,19 @@ def bench() -> dict:
         # the same ratios repeat by repeat (each repeat times all models back to back): their least and greatest
         'speedup_spread': {f'{ph}_speedup{"" if peer == "esm" else "_" + peer}': _spread(times[f'{ph}_{peer}'], times[f'{ph}_ours'])
                            for peer in ('esm', 'esm4') for ph in phases},
-        'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9},
+        'matmul_peak_gflops': {'before': peak / 1e9, 'after': peak_after / 1e9} | ({'bf16': train_peak / 1e9} if GPU else {}),
         'train_gflops_ours': train_flops / med['train_ours'] / 1e9,
         'infer_gflops': {k: v / 1e9 for k, v in infer_rate.items()},
         'infer_fraction_of_peak': {k: v / max(peak, peak_after) for k, v in infer_rate.items()},
         # the inference speedup over `esm` that ours would have if it ran its FLOPs (the same as esm's) at the measured
         # matmul peak, attention and all: no code at these shapes on this machine can do better
         'infer_speedup_ceiling': max(peak, peak_after) / infer_rate['esm'],
-        'mfu_ours': train_flops / med['train_ours'] / max(peak, peak_after), 'attention_span_tokens': span,
+        'mfu_ours': train_flops / med['train_ours'] / train_peak, 'attention_span_tokens': span,
         'train_speedup_cpu_time': cmed['train_esm'] / cmed['train_ours'],
         'infer_speedup_cpu_time': cmed['infer_esm'] / cmed['infer_ours'],
         'load_average_1min': {'before': load_before, 'after': os.getloadavg()[0]},
         'times_s': times, 'cpu_times_s': cpu,
-        'infer_profile_ours': infer_profile(models['ours'], tokens, max(peak, peak_after)),
+        'infer_profile_ours': None if GPU else infer_profile(models['ours'], tokens, max(peak, peak_after)),
         'choices': choices(cfg, inp, doc_ids, tokens, masked),
     }
 

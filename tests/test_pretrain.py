@@ -46,7 +46,7 @@ pretrain(**kw, callbacks=[Slow()] + ([Groups()] if kw.get('strategy') == 'fsdp' 
 
 def run(tmp, kw, slow=0, wait=True):
     (tmp/'driver.py').write_text(DRIVER)
-    env = dict(os.environ, PYTHONPATH=str(REPO), SLOW=str(slow), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]), SLOW=str(slow), OMP_NUM_THREADS='1')
     p = subprocess.Popen([sys.executable, str(tmp/'driver.py'), json.dumps(kw)], env=env, cwd=tmp,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if wait:
@@ -288,7 +288,7 @@ def test_ctrl_c_is_an_interrupt_not_a_failure(shards, tmp_path):
     out = tmp_path/'r'
     cmd = [sys.executable, '-c', 'import sys; from omnibiote_nb.cli import main; main(sys.argv[1:])', 'pretrain',
            '--preset', 'tiny', '--data', str(shards), '--out', str(out), '--tokens', str(64 * 8 * 2000)]
-    p = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='1'), cwd=tmp_path,
+    p = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]), OMP_NUM_THREADS='1'), cwd=tmp_path,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     t0 = time.time()
     while not ((out/'metrics.jsonl').exists() and max(losses(out), default=0) >= 3):
