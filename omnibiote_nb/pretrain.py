@@ -23,8 +23,8 @@ __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER
            'FIGURES', 'TOKENS', 'read_index', 'Shards', 'Plan', 'pack', 'build_window', 'mask_window', 'Stream',
            'collate', 'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM',
            'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts',
-           'unigram_logp', 'unigram_baseline', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'longer_run',
-           'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown', 'plot_protein_breakdown']
+           'unigram_logp', 'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run', 'ladder_runs',
+           'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown', 'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -541,12 +541,22 @@ def unigram_baseline(shards_dir, split='val', window=None, n_val=64) -> dict:
         out[m] = float(-(c * logp).sum() / c.sum())
     return out
 
-# %% ../nbs/05_pretrain.ipynb #8d67c854
-def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
-    "Held-out MLM loss of modality `m` on a run's validation windows: `within` + `leak`, and the unigram's on the same tokens."
+# %% ../nbs/05_pretrain.ipynb #58f2c2ce
+def seen_counts(shards_dir, modality, window, seed, n_windows) -> dict:
+    "Per modality, how often each token id was a masked target in the first `n_windows` training windows of a run."
+    st, V = Stream(shards_dir, 'train', modality, window, seed), read_index(shards_dir)['vocab_size']
+    c = {m: np.zeros(V, np.int64) for m in st.mods}
+    for g in range(n_windows):
+        w = st[g]; c[MODALITIES[w['modality']]] += np.bincount(w['targets'][w['mask']], minlength=V)
+    return c
+
+# %% ../nbs/05_pretrain.ipynb #719ce068
+def held_out_breakdown(net, shards_dir, m, window, seen, n_val=64, batch=16) -> dict:
+    "Held-out MLM loss of modality `m` on a run's validation windows: `within` + `leak`, and both unigrams' on the same tokens."
     st, uni = Stream(shards_dir, 'val', m, window, 0), torch.as_tensor(unigram_logp(shards_dir, m))
+    seen = torch.as_tensor(np.log((seen + 1) / (seen.sum() + len(seen))))   # add-one smoothed, from `seen_counts`
     own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), len(uni)) > 0)
-    n, loss, within, leak, base, noisy = min(n_val, st.n_windows(m)), [], [], [], [], []
+    n, loss, within, leak, base, base_seen, noisy = min(n_val, st.n_windows(m)), [], [], [], [], [], []
     g, p = torch.Generator().manual_seed(0), uni.exp() * own
     def mlm_logits(idx, b): return net.mlm_logits(net(idx, doc_ids=b['doc_ids'])[b['mask']]).float()
     with torch.no_grad():
@@ -560,10 +570,12 @@ def held_out_breakdown(net, shards_dir, m, window, n_val=64, batch=16) -> dict:
             loss.append(-logp.gather(1, t)[:, 0])
             within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
             leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1)); base.append(-uni[t[:, 0]].float())
+            base_seen.append(-seen[t[:, 0]].float())
     d, c = torch.cat(loss) - torch.cat(base), torch.cat(noisy) - torch.cat(loss)   # per token, paired
-    return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak, unigram=base).items()} | \
+    ds = torch.cat(loss) - torch.cat(base_seen)
+    return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak, unigram=base, unigram_seen=base_seen).items()} | \
            dict(mass_own=torch.cat(leak).neg().exp().mean().item(), se=(d.std() / len(d) ** 0.5).item(), masked=len(d),
-                context_gain=c.mean().item(), context_se=(c.std() / len(c) ** 0.5).item())
+                context_gain=c.mean().item(), context_se=(c.std() / len(c) ** 0.5).item(), se_seen=(ds.std() / len(ds) ** 0.5).item())
 
 # %% ../nbs/05_pretrain.ipynb #11ec7136
 def plot_run(run, name=None) -> list:
@@ -588,7 +600,7 @@ def plot_run(run, name=None) -> list:
     return save_figure(fig, pd.DataFrame(mt['val']).assign(**{f'unigram_{m}': base[m] for m in base}),
                        name or f'pretrain_{run.name}')
 
-# %% ../nbs/05_pretrain.ipynb #52117222
+# %% ../nbs/05_pretrain.ipynb #dff9fd85
 LADDER = ('cpu-2', 'cpu-3', 'cpu-4')
 CONTROLS = {'multi': 'OmniBioTE', 'nuc': 'NucBioTE', 'prot': 'ProtBioTE'}
 COLORS = {'OmniBioTE': 'C0', 'NucBioTE': 'C1', 'ProtBioTE': 'C2'}
@@ -617,15 +629,18 @@ def ladder_table(runs=None) -> 'pd.DataFrame':
     import pandas as pd
     rows = []
     for run in sorted(Path(runs or runs_dir()).glob('pretrain/*/summary.json')):
-        s, summ, net = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text()), None
+        s, summ = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text())
+        net = OmniBioTE.load(run.parent/'model').eval()
+        seen = seen_counts(s['data'], s['modality'], s['window'], s['seed'], summ['steps'] * s['batch'])   # what it trained on
         for m, loss in summ['val'].items():
-            h = held_out_breakdown(net := net or OmniBioTE.load(run.parent/'model').eval(), s['data'], m, s['window'], s['n_val'])
+            h = held_out_breakdown(net, s['data'], m, s['window'], seen[m], s['n_val'])
             rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], tokenizer=s['tokenizer'], modality=m,
-                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss) | {k: v for k, v in h.items() if k != 'loss'})
+                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, targets_seen=int(seen[m].sum()))
+                        | {k: v for k, v in h.items() if k != 'loss'})
     return pd.DataFrame(rows)
 
 def plot_ladder(df, name='pretrain_ladder') -> list:
-    "Held-out MLM loss against pretraining compute, per modality, with the unigram baseline (bars: paired SE against it)."
+    "Held-out MLM loss against pretraining compute, per modality, with the unigram baselines (bars: paired SE against the split's)."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, m in zip(axs, ('nuc', 'prot')):
@@ -633,7 +648,9 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
         for (model, tok), g in d.groupby(['model', 'tokens']):
             ax.errorbar(g.flops, g.val_loss, g.se, fmt='o-' if tok == d.tokens.min() else '*', ms=6 if tok == d.tokens.min() else 12,
                         capsize=3, label=f'{model}, {tok / 1e6:.0f}M tokens', c=COLORS[model])
+            ax.plot(g.flops, g.unigram_seen, '_', ms=16, mew=2, c=COLORS[model], alpha=0.5)   # the unigram of what it saw
         if len(d): ax.axhline(d.unigram.iloc[0], ls='--', c='grey', label='unigram baseline')
+        if len(d): ax.plot([], [], '_', ms=16, mew=2, c='grey', alpha=0.5, label="unigram of the run's own targets")
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats per token)',
                title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out, {"/".join(sorted({TOKENS[t] for t in d.tokenizer}))} tokens (CPU scale)')
         ax.margins(y=0.3); ax.legend(fontsize=7)   # room for the legend

@@ -182,6 +182,19 @@ def test_ranks_read_disjoint_windows_and_records(shards):
     rec = lambda gs: {r for g in set().union(*gs) for r in st[g]['records']}
     assert not rec(g0s) & rec(g1s)
 
+def test_seen_counts_are_the_targets_training_is_fed(shards):
+    "`seen_counts` over steps x batch windows counts exactly the masked targets of the first `steps` optimiser steps."
+    steps, batch, accum = 5, 8, 2
+    dm = PretrainData(shards, 64, batch, 'multi', seed=3, accum=accum)
+    it, got = iter(dm.train_dataloader()), {m: 0 for m in MODALITIES}
+    for _ in range(steps * accum):
+        b = next(it)
+        for i, m in enumerate(b['modality'].tolist()):
+            got[MODALITIES[m]] += np.bincount(b['targets'][i][b['mask'][i]].numpy(), minlength=49)
+    seen = seen_counts(shards, 'multi', 64, 3, steps * batch)
+    for m in MODALITIES: np.testing.assert_array_equal(seen[m], got[m])
+    assert sum(c.sum() for c in seen.values()) > 0
+
 def test_modalities_and_splits(shards):
     multi = Stream(shards, 'train', 'multi', T=64)
     mods = [multi.which(g)[0] for g in range(1000)]
