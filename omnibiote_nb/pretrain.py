@@ -23,8 +23,9 @@ __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER
            'FIGURES', 'TOKENS', 'read_index', 'Shards', 'Plan', 'pack', 'build_window', 'mask_window', 'Stream',
            'collate', 'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM',
            'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts',
-           'unigram_logp', 'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run', 'ladder_runs',
-           'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown', 'plot_protein_breakdown']
+           'add_one_logp', 'unigram_logp', 'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run',
+           'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown',
+           'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -520,10 +521,13 @@ def token_counts(sh: Shards, V) -> np.ndarray:
     c[:4] = 0
     return c
 
+def add_one_logp(c) -> np.ndarray:
+    "Log-probability of each token id under the add-one smoothed frequencies `c`."
+    return np.log((c + 1) / (c.sum() + len(c)))
+
 def unigram_logp(shards_dir, m) -> np.ndarray:
     "Log-probability of each token id under the add-one smoothed token frequencies of modality `m`'s training split."
-    c = token_counts(Shards(shards_dir, 'train', m), read_index(shards_dir)['vocab_size'])
-    return np.log((c + 1) / (c.sum() + len(c)))
+    return add_one_logp(token_counts(Shards(shards_dir, 'train', m), read_index(shards_dir)['vocab_size']))
 
 def unigram_baseline(shards_dir, split='val', window=None, n_val=64) -> dict:
     "Cross-entropy (nats) per modality of predicting `split` tokens by training-split token frequencies."
@@ -554,7 +558,7 @@ def seen_counts(shards_dir, modality, window, seed, n_windows) -> dict:
 def held_out_breakdown(net, shards_dir, m, window, seen, n_val=64, batch=16) -> dict:
     "Held-out MLM loss of modality `m` on a run's validation windows: `within` + `leak`, and both unigrams' on the same tokens."
     st, uni = Stream(shards_dir, 'val', m, window, 0), torch.as_tensor(unigram_logp(shards_dir, m))
-    seen = torch.as_tensor(np.log((seen + 1) / (seen.sum() + len(seen))))   # add-one smoothed, from `seen_counts`
+    seen = torch.as_tensor(add_one_logp(seen))   # counts from `seen_counts`
     own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), len(uni)) > 0)
     n, loss, within, leak, base, base_seen, noisy = min(n_val, st.n_windows(m)), [], [], [], [], [], []
     g, p = torch.Generator().manual_seed(0), uni.exp() * own
