@@ -2,14 +2,14 @@
 resume, FSDP and `omnibiote embed --device cuda`. Skipped where torch sees no CUDA device (CI has none);
 `tools/gpu_check.sh` runs them on a lent GPU. Each compares the GPU against the CPU path the other tests check.
 `OMNIBIOTE_TEST_DEVICE=cpu` runs them on the CPU instead: a check of these tests' own code, not of the GPU."""
-import json, os, signal, time
+import json, os
 import numpy as np, pytest, torch
 import torch.nn.functional as F
 from omnibiote_nb.model import Records, Dropout, OmniBioTE, doc_mask, preset
 from omnibiote_nb.pretrain import read_metrics
 from omnibiote_nb.embed import embed
 from test_model import random_doc_ids
-from test_pretrain import run, losses, shards
+from test_pretrain import run, losses, shards, signal_at
 from test_embed import FA, ckpt
 
 GPU = torch.device(os.environ.get('OMNIBIOTE_TEST_DEVICE', 'cuda'))
@@ -60,12 +60,7 @@ def test_pretrain_one_gpu_bf16_mixed_resumes(shards, tmp_path):
     kw = dict(preset='tiny', data=str(shards), progress=False, accelerator=ACCELERATOR, devices=1)
     run(tmp_path, kw | dict(out=str(tmp_path/'a')))
     b = tmp_path/'b'
-    p = run(tmp_path, kw | dict(out=str(b)), slow=0.5, wait=False)
-    t0 = time.time()
-    while not ((b/'metrics.jsonl').exists() and max(losses(b), default=0) >= 6):
-        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be killed'
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL); p.wait()
+    signal_at(run(tmp_path, kw | dict(out=str(b)), slow=0.5, wait=False), b, 6)
     assert max(losses(b)) < 12
     run(tmp_path, kw | dict(out=str(b), resume=True))
     la, lb = losses(tmp_path/'a'), losses(b)

@@ -56,16 +56,20 @@ def run(tmp, kw, slow=0, wait=True):
 
 def losses(run_dir): return {r['step']: r['loss'] for r in read_metrics(run_dir)['train']}
 
+def signal_at(p, out, step, sig=signal.SIGKILL):
+    "Send process `p` `sig` once the run in folder `out` has logged step `step` (and wait for it if killed)."
+    t0 = time.time()
+    while not ((out/'metrics.jsonl').exists() and max(losses(out), default=0) >= step):
+        assert p.poll() is None and time.time() - t0 < 90, f'run ended before step {step}'
+        time.sleep(0.05)
+    p.send_signal(sig)
+    if sig == signal.SIGKILL: p.wait()
+
 def test_resume_after_sigkill(shards, tmp_path):
     kw = dict(preset='tiny', data=str(shards), progress=False)
     run(tmp_path, kw | dict(out=str(tmp_path/'a')))
     b = tmp_path/'b'
-    p = run(tmp_path, kw | dict(out=str(b)), slow=0.2, wait=False)
-    t0 = time.time()
-    while not ((b/'metrics.jsonl').exists() and max(losses(b), default=0) >= 6):
-        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be killed'
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL); p.wait()
+    signal_at(run(tmp_path, kw | dict(out=str(b)), slow=0.2, wait=False), b, 6)
     killed_at = max(losses(b))
     assert 6 <= killed_at < 12
     assert torch.load(b/'checkpoints'/'resume.ckpt', weights_only=True)['global_step'] in (4, 8)
@@ -94,12 +98,7 @@ def test_fsdp_two_processes_match_one(shards, tmp_path):
     kw = dict(preset='tiny', data=str(shards), progress=False, dropout=0.0, tokens=64 * 8 * 8, accelerator='cpu', every=2)
     run(tmp_path, kw | dict(out=str(tmp_path/'one'), devices=1))
     two, fsdp = tmp_path/'two', dict(devices=2, strategy='fsdp')
-    p = run(tmp_path, kw | fsdp | dict(out=str(two)), slow=0.5, wait=False)
-    t0 = time.time()
-    while not ((two/'metrics.jsonl').exists() and max(losses(two), default=0) >= 3):
-        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be killed'
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL); p.wait()
+    signal_at(run(tmp_path, kw | fsdp | dict(out=str(two)), slow=0.5, wait=False), two, 3)
     assert max(losses(two)) < 8 and (two/'checkpoints'/'resume.ckpt').exists()
     run(tmp_path, kw | fsdp | dict(out=str(two), resume=True))
     l1, l2 = losses(tmp_path/'one'), losses(two)
@@ -303,11 +302,7 @@ def test_ctrl_c_is_an_interrupt_not_a_failure(shards, tmp_path):
            '--preset', 'tiny', '--data', str(shards), '--out', str(out), '--tokens', str(64 * 8 * 2000)]
     p = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]), OMP_NUM_THREADS='1'), cwd=tmp_path,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    t0 = time.time()
-    while not ((out/'metrics.jsonl').exists() and max(losses(out), default=0) >= 3):
-        assert p.poll() is None and time.time() - t0 < 90, 'run ended before it could be interrupted'
-        time.sleep(0.05)
-    p.send_signal(signal.SIGINT)
+    signal_at(p, out, 3, signal.SIGINT)
     text = p.communicate(timeout=60)[0]
     assert p.returncode == 130, text[-3000:]
     assert 'omnibiote: interrupted' in text and '--resume' in text and 'Traceback' not in text
