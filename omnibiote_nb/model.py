@@ -13,11 +13,13 @@ from .core import OmniError, atomic_write, write_json, read_json
 from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
-__all__ = ['PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'record_starts', 'positions', 'doc_mask', 'needs_mask',
-           'padding_doc_ids', 'Records', 'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block',
-           'OmniBioTE', 'flops_per_token']
+__all__ = ['CHOICES', 'PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'scale_pairs', 'encode_positions',
+           'record_starts', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids', 'Records', 'attention_mask',
+           'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block', 'OmniBioTE', 'flops_per_token']
 
 # %% ../nbs/04_model.ipynb #05109a61
+CHOICES = {'positions': ('rope', 'cos'), 'norm': ('layernorm', 'upstream')}
+
 @dataclass
 class OmniBioTEConfig:
     vocab_size: int
@@ -28,10 +30,14 @@ class OmniBioTEConfig:
     max_len: int = 1024
     rope_theta: float = 10000.0
     base_width: int = 32
+    positions: str = 'rope'        # 'rope' | 'cos' (each q/k pair scaled by a stored cos table, as the released models run)
+    norm: str = 'layernorm'        # 'layernorm' | 'upstream' (alpha (x - mean) / (unbiased std + 1e-5) + gamma)
 
     def __post_init__(self):
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise OmniError(f'n_embd={self.n_embd} does not split into {self.n_head} heads of even size')
+        if self.positions not in CHOICES['positions']: raise OmniError(f"positions {self.positions!r}: use 'rope' or 'cos'")
+        if self.norm not in CHOICES['norm']: raise OmniError(f"norm {self.norm!r}: use 'layernorm' or 'upstream'")
 
     @property
     def head_dim(self): return self.n_embd // self.n_head
@@ -71,6 +77,14 @@ class _Rope(torch.autograd.Function):
 def rope(x, freqs):
     "Rotate adjacent pairs of the last dimension of `x` (..., T, H, head_dim); `freqs` broadcasts as (..., T, 1, head_dim/2)."
     return _Rope.apply(x, freqs)
+
+def scale_pairs(x, cos):
+    "Multiply both members of each adjacent pair of `x` (..., T, H, head_dim) by the real `cos` (..., T, 1, head_dim/2)."
+    return (x.float().unflatten(-1, (-1, 2)) * cos[..., None]).flatten(-2).type_as(x)
+
+def encode_positions(x, freqs):
+    "RoPE for complex `freqs`; the as-trained cos scaling of the released models for a real table."
+    return rope(x, freqs) if freqs.is_complex() else scale_pairs(x, freqs)
 
 def record_starts(doc_ids, pad_alone=False):
     "True where a record starts (records are contiguous runs of one id); with `pad_alone` each padding token is one."
@@ -143,11 +157,15 @@ def attention_mask(doc_ids, explicit=False, min_len=384, max_work=0.5):
 
 # %% ../nbs/04_model.ipynb #696e9963
 class LayerNorm(nn.Module):
-    "Mean/std LayerNorm with gain and bias."
-    def __init__(self, n):
+    "Mean/std LayerNorm with gain and bias; `upstream`: the paper code's formula, unbiased std and eps outside the root."
+    def __init__(self, n, upstream=False):
         super().__init__()
         self.weight, self.bias = nn.Parameter(torch.ones(n)), nn.Parameter(torch.zeros(n))
-    def forward(self, x): return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+        self.upstream = upstream
+    def forward(self, x):
+        if not self.upstream: return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+        centred = x - x.mean(-1, keepdim=True)
+        return self.weight * centred / (x.std(-1, keepdim=True) + 1e-5) + self.bias
 
 class SelfAttention(nn.Module):
     def __init__(self, cfg):
@@ -159,7 +177,7 @@ class SelfAttention(nn.Module):
     def forward(self, x, freqs, mask=None, return_attn=False):
         B, T, C = x.shape
         qk, v = self.c_attn(x).split([2 * C, C], -1)
-        q, k = rope(qk.view(B, T, 2 * self.n_head, -1), freqs).chunk(2, 2)   # (B, T, H, d) each
+        q, k = encode_positions(qk.view(B, T, 2 * self.n_head, -1), freqs).chunk(2, 2)   # (B, T, H, d) each
         v, att = v.view(B, T, self.n_head, -1), None
         if isinstance(mask, Records): return self.c_proj(mask.attend(q, k, v, self.scale).reshape(B, T, C)), att
         q, k, v = (x.transpose(1, 2) for x in (q, k, v))                     # (B, H, T, d)
@@ -202,8 +220,8 @@ class Dropout(nn.Module):
 class Block(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.ln_1, self.attn = LayerNorm(cfg.n_embd), SelfAttention(cfg)
-        self.ln_2, self.mlp = LayerNorm(cfg.n_embd), MLP(cfg)
+        self.ln_1, self.attn = LayerNorm(cfg.n_embd, cfg.norm == 'upstream'), SelfAttention(cfg)
+        self.ln_2, self.mlp = LayerNorm(cfg.n_embd, cfg.norm == 'upstream'), MLP(cfg)
         self.drop = Dropout(cfg.dropout)
     def forward(self, x, freqs, mask=None, return_attn=False):
         a, att = self.attn(self.ln_1(x), freqs, mask, return_attn)
@@ -218,9 +236,19 @@ class OmniBioTE(nn.Module):
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.drop = Dropout(cfg.dropout)
         self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = LayerNorm(cfg.n_embd)
+        self.ln_f = LayerNorm(cfg.n_embd, cfg.norm == 'upstream')
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        if cfg.positions == 'cos': self.register_buffer('cos_table', self.default_cos_table())
         self.reset_parameters()
+
+    def default_cos_table(self):
+        "cos(p theta^(-2i/d)) for p < max_len: (max_len, head_dim/2), float32."
+        return rope_freqs(torch.arange(self.config.max_len), self.config.head_dim, self.config.rope_theta).real.contiguous()
+
+    def position_table(self, pos):
+        "What encodes positions `pos`: RoPE's unit complex numbers, or the rows of the cos table."
+        if self.config.positions == 'cos': return self.cos_table[pos]
+        return rope_freqs(pos, self.config.head_dim, self.config.rope_theta)
 
     def reset_parameters(self):
         w = self.config.n_embd
@@ -243,7 +271,7 @@ class OmniBioTE(nn.Module):
         if doc_ids is None and pad_id is not None: doc_ids = padding_doc_ids(idx, pad_id)
         pos = torch.arange(T, device=idx.device) if doc_ids is None else positions(doc_ids)
         mask = attention_mask(doc_ids, explicit=return_attn)
-        freqs = rope_freqs(pos, self.config.head_dim, self.config.rope_theta).unsqueeze(-2)
+        freqs = self.position_table(pos).unsqueeze(-2)
         x, attns = self.drop(self.wte(idx)), []
         for block in self.h:
             x, att = block(x, freqs, mask, return_attn)
@@ -283,6 +311,9 @@ def _read_config(p) -> OmniBioTEConfig:
     if set(raw) - set(fs): raise OmniError(f'{p}: unknown fields {sorted(set(raw) - set(fs))}')
     if (miss := [k for k, f in fs.items() if f.default is MISSING and k not in raw]): raise OmniError(f'{p}: missing fields {miss}')
     for k, v in raw.items():
+        if k in CHOICES:
+            if v not in CHOICES[k]: raise OmniError(f'{p}: {k} must be one of {list(CHOICES[k])}, got {v!r}')
+            continue
         typ, want = (int, 'an integer > 0') if fs[k].type == 'int' else ((int, float), 'a number in [0, 1)' if k == 'dropout' else 'a number > 0')
         if isinstance(v, bool) or not isinstance(v, typ) or not (0 <= v < 1 if k == 'dropout' else v > 0):
             raise OmniError(f'{p}: {k} must be {want}, got {v!r}')
