@@ -8,8 +8,9 @@ import hashlib, json, os, sys, tempfile, time, urllib.request, urllib.error, htt
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PKG', 'REPO', 'IN_TEST', 'log', 'data_dir', 'runs_dir', 'figures_dir', 'OmniError', 'atomic_write', 'write_json',
-           'read_json', 'write_csv', 'save_figure', 'file_hash', 'manifests', 'bundled', 'verify', 'download']
+__all__ = ['PKG', 'REPO', 'IN_TEST', 'log', 'data_dir', 'runs_dir', 'reproducing', 'figures_dir', 'OmniError', 'atomic_write',
+           'write_json', 'read_json', 'write_csv', 'save_figure', 'file_hash', 'manifests', 'bundled', 'verify',
+           'download']
 
 # %% ../nbs/00_core.ipynb #b9ca0ba0
 PKG = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'omnibiote_nb'
@@ -30,9 +31,19 @@ def runs_dir() -> Path:
         return _TEST_RUNS[0]
     return REPO/'runs'
 
+_REPRODUCING = []
+
+@contextlib.contextmanager
+def reproducing():
+    "While this block runs, `figures_dir()` is the repository's `figures/` (outside `nbdev_test`); only `reproduce` enters it."
+    _REPRODUCING.append(True)
+    try: yield
+    finally: _REPRODUCING.pop()
+
 def figures_dir() -> Path:
-    "Paper figures and the CSV behind each: `figures/`, or a scratch folder under test."
-    return runs_dir()/'figures' if IN_TEST else REPO/'figures'
+    "Paper figures and the CSV behind each: `figures/` inside `reproducing()`, otherwise `runs_dir()/'figures'`."
+    if _REPRODUCING and not IN_TEST: return REPO/'figures'
+    return runs_dir()/'figures'
 
 # %% ../nbs/00_core.ipynb #47811307
 class OmniError(Exception):
