@@ -10,9 +10,10 @@ import numpy as np, pandas as pd
 from .core import OmniError, IN_TEST, atomic_write, write_json, file_hash, bundled, data_dir, figures_dir
 
 # %% auto #0
-__all__ = ['AA20', 'BASES', 'COLUMNS', 'GAP_OPEN', 'GAP_EXTEND', 'HOMOLOGY', 'THRESHOLD', 'PAIR_MIN', 'BIN', 'protein_id',
-           'load_pronab', 'aligner', 'similarity', 'all_scores', 'normalise', 'homology_tables', 'always_train',
-           'make_folds', 'fold_indices', 'check_folds', 'build_homology', 'load_homology']
+__all__ = ['AA20', 'BASES', 'COLUMNS', 'GAP_OPEN', 'GAP_EXTEND', 'HOMOLOGY', 'THRESHOLD', 'PAIR_MIN', 'BIN', 'SWEEP',
+           'PAPER_ALWAYS_TRAIN', 'protein_id', 'load_pronab', 'aligner', 'similarity', 'all_scores', 'normalise',
+           'homology_tables', 'always_train', 'make_folds', 'fold_indices', 'check_folds', 'build_homology',
+           'load_homology', 'folds_at', 'threshold_sweep', 'protein_organisms', 'compare_tested']
 
 # %% ../nbs/10_pronab.ipynb #e67f1a5c
 AA20, BASES = frozenset('ACDEFGHIKLMNPQRSTVWY'), frozenset('ACGTU')
@@ -196,3 +197,53 @@ def build_homology(out=None, workers=2, seed=0, n_folds=10) -> Path:
 def load_homology(root=None) -> dict:
     "The bundled homology tables: `proteins`, `pairs`, `hist` and `folds`."
     return {k: _read_tsv(bundled(HOMOLOGY, f, root)) for k, f in zip(('proteins', 'pairs', 'hist', 'folds'), _FILES)}
+
+# %% ../nbs/10_pronab.ipynb #85946160
+SWEEP = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.1, 5.2, 5.3)
+PAPER_ALWAYS_TRAIN = dict(proteins=13, records=232)  # the paper's §4.3.1
+
+def folds_at(df, threshold, n_folds=10, seed=0, pairs=None) -> pd.DataFrame:
+    "The folds of `make_folds` with always-train `threshold` (pairs: the bundled ones by default), as `fold_indices` takes them."
+    if threshold < PAIR_MIN: raise OmniError(f'threshold {threshold}: the bundled pairs stop at {PAIR_MIN}; pick a threshold >= {PAIR_MIN}')
+    return make_folds(df, n_folds, seed, pairs, threshold)
+
+def _spread(x) -> dict:
+    "min, median and max of per-fold counts."
+    return dict(min=int(np.min(x)), median=float(np.median(x)), max=int(np.max(x)))
+
+def threshold_sweep(df, thresholds=SWEEP, n_folds=10, seed=0, pairs=None) -> pd.DataFrame:
+    "Per threshold: always-train proteins and records, test proteins and records per fold (min/median/max), leaks found."
+    pairs = load_homology()['pairs'] if pairs is None else pairs
+    rows = []
+    for t in thresholds:
+        folds = folds_at(df, t, n_folds, seed, pairs)
+        held, tested = folds[folds.fold == -1], folds[folds.fold >= 0].groupby('fold')
+        prot, rec = _spread(tested.size()), _spread(tested.records.sum())
+        rows.append(dict(threshold=t, always_train_proteins=len(held), always_train_records=int(held.records.sum()),
+                         **{f'test_proteins_{k}': v for k, v in prot.items()}, **{f'test_records_{k}': v for k, v in rec.items()},
+                         leaks=len(check_folds(df, folds, pairs, n_folds, t))))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/10_pronab.ipynb #2e411668
+def protein_organisms(path=None) -> pd.Series:
+    "The ProNAB organism of each protein, indexed by `pid` (the most frequent when a sequence is listed under several)."
+    path = Path(path or bundled('pronab', 'pronab_no_mutations_flat.tsv.gz'))
+    raw = pd.read_csv(path, sep='\t', dtype=str, keep_default_na=False, usecols=['organism', 'protein_seq'])
+    raw['pid'] = raw.protein_seq.str.upper().map(protein_id)
+    return raw.groupby('pid').organism.agg(lambda o: o.value_counts().index[0])
+
+def compare_tested(df, folds, organisms, top=3) -> pd.DataFrame:
+    "Tested, always-train and all proteins side by side: records, length, ΔG, DNA share and the `top` organisms' shares of records."
+    fold = df.pid.map(folds.set_index('pid').fold)
+    org = df.pid.map(organisms)
+    common = org.value_counts().index[:top]
+    groups = {'tested': fold >= 0, 'always train': fold == -1, 'all': fold.notna()}
+    rows = []
+    for name, m in groups.items():
+        d, per = df[m], df[m].groupby('pid')
+        row = dict(group=name, proteins=d.pid.nunique(), records=len(d), records_per_protein=per.size().median(),
+                   length_median=per.protein.first().str.len().median(), dG_mean=d.dG.mean(), dG_sd=d.dG.std(),
+                   DNA_share=(d.na_type == 'DNA').mean())
+        row.update({f'share {o}': (org[m] == o).mean() for o in common})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index('group')

@@ -62,3 +62,41 @@ def _corrupt(df, folds, pairs, how):
 def test_checker_flags_corrupt_folds(data, how):
     df, H, folds = data
     assert check_folds(*_corrupt(df, folds, H['pairs'], how), H['pairs']) != []
+
+# ---------------------------------------------------------------- the homology threshold sweep
+from omnibiote_nb.pronab import folds_at, threshold_sweep, compare_tested, protein_organisms, SWEEP, PAIR_MIN
+from omnibiote_nb.core import OmniError
+
+@pytest.mark.parametrize('t', SWEEP)
+def test_sweep_folds_do_not_leak(data, t):
+    df, H, _ = data
+    folds = folds_at(df, t, pairs=H['pairs'])
+    assert (H['pairs'].score > t).any()  # there are homologs above t: the check is not vacuous
+    assert check_folds(df, folds, H['pairs'], threshold=t) == []
+    assert set(folds.pid[folds.fold == -1]) == always_train(df, H['pairs'], t)
+
+def test_sweep_checker_sees_a_leak_at_a_stricter_threshold(data):
+    df, H, _ = data
+    loose = folds_at(df, 5.0, pairs=H['pairs'])  # homologs between 1.5 and 5.0 are dealt to folds here
+    assert check_folds(df, loose, H['pairs'], threshold=THRESHOLD) != []
+
+def test_sweep_at_the_current_threshold_is_the_bundled_folds(data):
+    df, H, _ = data
+    pd.testing.assert_frame_equal(folds_at(df, THRESHOLD, pairs=H['pairs']).reset_index(drop=True), H['folds'])
+    sw = threshold_sweep(df, (THRESHOLD, 5.2), pairs=H['pairs']).set_index('threshold')
+    held = H['folds'][H['folds'].fold == -1]
+    assert sw.always_train_proteins[THRESHOLD] == len(held) and sw.always_train_records[THRESHOLD] == held.records.sum()
+    assert (sw.leaks == 0).all() and sw.always_train_records[5.2] < sw.always_train_records[THRESHOLD]
+    tested = H['folds'][H['folds'].fold >= 0].groupby('fold')
+    assert sw.test_records_max[THRESHOLD] == tested.records.sum().max() and sw.test_proteins_min[THRESHOLD] == tested.size().min()
+
+def test_threshold_below_the_stored_pairs_is_refused(data):
+    df, H, _ = data
+    with pytest.raises(OmniError, match='the bundled pairs stop at'): folds_at(df, PAIR_MIN - 0.1, pairs=H['pairs'])
+
+def test_compare_tested_partitions_the_data(data):
+    df, H, _ = data
+    who = compare_tested(df, H['folds'], protein_organisms())
+    assert who.proteins['tested'] + who.proteins['always train'] == who.proteins['all'] == df.pid.nunique()
+    assert who.records['tested'] + who.records['always train'] == len(df)
+    assert who.records['always train'] == df.pid.isin(always_train(df, H['pairs'])).sum()
