@@ -55,6 +55,13 @@ def _embed(a):
     embed(a.input, a.ckpt, a.out, tag=a.tag, per_token=a.per_token, max_tokens=a.max_tokens, device=a.device,
           precision=a.precision)
 
+# %% ../nbs/90_cli.ipynb #110b4b49
+def _import_upstream(a):
+    "Convert a released upstream file into our checkpoint folder (08_upstream)."
+    from omnibiote_nb.upstream import import_upstream
+    info = import_upstream(a.file, a.out, a.tokenizers, norm=a.norm)
+    print(f'{a.file}: {info["kind"]} ({info["positions"]} positions, {info["norm"]} norm) written to {a.out}')
+
 # %% ../nbs/90_cli.ipynb #3f4ce169
 PRESETS = ['tiny', 'cpu-2', 'cpu-3', 'cpu-4', 'cpu-6'] + [f'{s}{c}' for s in ('small', 'medium', 'large', 'xl') for c in ('', '-char')]
 
@@ -115,6 +122,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--precision', default='32', choices=['32', 'bf16'],
                    help='32 (default) or bf16: bfloat16 autocast, faster on GPUs and CPUs with AVX512-BF16/AMX')
     s.set_defaults(fn=_embed)
+    s = sub.add_parser('import-upstream', help='a released OmniBioTE .pt (foundation model or binder) as a model folder')
+    s.add_argument('file', type=Path, help='omnibiota-*.pt or omnibinder-*.pt, as downloaded from the model hub')
+    s.add_argument('--out', required=True, type=Path, help='folder to write: a model folder, or a dG model folder for a binder')
+    s.add_argument('--tokenizers', type=Path, default=None, help='folder with genbank-2k.model and uniref-2k.model (BPE models)')
+    s.add_argument('--norm', default='upstream', choices=['upstream', 'layernorm'],
+                   help='upstream (default): their exact norm; layernorm: folded into a standard LayerNorm (within ~1e-4)')
+    s.set_defaults(fn=_import_upstream)
     s = sub.add_parser('reproduce', help='the main job on the bundled data (resumable)')
     s.add_argument('--runs', type=Path, default=None); s.set_defaults(fn=_reproduce)
     return p

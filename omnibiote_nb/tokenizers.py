@@ -273,6 +273,7 @@ def train(out=None, vocab_size=2048, max_chars=48_000_000, seed=0, threads=2, ro
 def save_tokenizer(tok: Tokenizer, path) -> None:
     "Record `tok` in the folder `path`: `tokenizer.json`, plus the models for BPE."
     path = Path(path)
+    if hasattr(tok, 'save'): return tok.save(path)                # a tokenizer that writes itself (08_upstream)
     if isinstance(tok, BPETokenizer):
         for name, b in tok.model_bytes.items():
             with atomic_write(path/'bpe'/name) as f: f.write(b)
@@ -286,6 +287,9 @@ def load_tokenizer(path) -> Tokenizer:
     kind = read_json(p).get('kind')
     if kind == 'char': return CharTokenizer()
     if kind == 'bpe': return BPETokenizer.load(Path(path)/'bpe')
+    if kind == 'upstream-bpe':
+        from omnibiote_nb.upstream import UpstreamBPE
+        return UpstreamBPE.load_saved(path)
     raise OmniError(f'{p}: unknown tokenizer kind {kind!r}')
 
 # %% ../nbs/02_tokenizers.ipynb #8897004f
