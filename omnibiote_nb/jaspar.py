@@ -11,10 +11,11 @@ from .core import OmniError, IN_TEST, atomic_write, write_json, write_csv, file_
 from . import pronab
 
 # %% auto #0
-__all__ = ['JASPAR_COLUMNS', 'FILTER', 'STEPS', 'BASES', 'RATES', 'load_jaspar', 'pronab_proteins', 'scores_vs', 'verdicts',
-           'filter_counts', 'stored_best', 'build_filter', 'load_filter', 'check_filter', 'pfm_matrix', 'consensus',
-           'revcomp', 'mutate', 'mutants', 'mutant_table', 'profiles', 'site_input', 'specificity', 'summarise',
-           'figure_3c', 'run_jaspar', 'binding_models']
+__all__ = ['JASPAR_COLUMNS', 'FILTER', 'STEPS', 'DBD_COLUMNS', 'BASES', 'RATES', 'CROPS', 'load_jaspar', 'pronab_proteins',
+           'scores_vs', 'verdicts', 'filter_counts', 'stored_best', 'dbd_hits', 'build_filter', 'load_filter',
+           'load_dbd', 'check_filter', 'pfm_matrix', 'consensus', 'revcomp', 'mutate', 'mutants', 'mutant_table',
+           'profiles', 'kept_residues', 'best_window', 'protein_window', 'site_input', 'windows', 'crop_table',
+           'crop_summary', 'specificity', 'summarise', 'figure_3c', 'run_jaspar', 'binding_models']
 
 # %% ../nbs/13_jaspar.ipynb #0c35b60e
 JASPAR_COLUMNS = ['matrix_id', 'name', 'tax_group', 'uniprot_accs', 'n_chains', 'all_seqs_present', 'motif_len', 'consensus', 'protein_seqs']
@@ -71,7 +72,10 @@ def filter_counts(table, threshold=pronab.THRESHOLD) -> pd.DataFrame:
 # %% ../nbs/13_jaspar.ipynb #a833224b
 _FILES = {'profiles.tsv.gz': 'one row per JASPAR 2024 CORE vertebrate profile: matrix_id, name, uniprot_accs, n_chains, motif_len, consensus, '
           'in_pronab (exact sequence), max_score (best normalised BLOSUM62 score against the ProNAB proteins), best_pronab (its pronab.protein_id), '
-          'step (first filter failed, or kept), kept, pfm (JSON: counts per position for A, C, G, T)'}
+          'step (first filter failed, or kept), kept, pfm (JSON: counts per position for A, C, G, T)',
+          'dbd.tsv.gz': 'one row per Pfam DNA-binding-domain hit in the protein of a single-chain vertebrate profile (JASPAR inference tool): '
+          'matrix_id, uniprot_acc, family, start, end (protein[start:end], 0-based, end excluded), evalue'}
+DBD_COLUMNS = ['matrix_id', 'uniprot_acc', 'family', 'start', 'end', 'evalue']
 
 def _pfms(pfm_json) -> dict:
     with gzip.open(pfm_json, 'rt') as f: J = json.load(f)
@@ -84,7 +88,20 @@ def stored_best(table=None) -> dict:
     seqs = load_jaspar().set_index('matrix_id').protein_seqs; a = table[table.max_score.notna()]
     return {seqs[m]: (s, idx[b]) for m, s, b in zip(a.matrix_id, a.max_score, a.best_pronab)}
 
-def build_filter(pfm_json, out=None, workers=2, progress=True, best=None, note=None) -> Path:
+def dbd_hits(pfam_json, jaspar=None) -> pd.DataFrame:
+    "The Pfam DNA-binding-domain hits of each single-chain vertebrate profile's protein, each checked against the sequence."
+    with gzip.open(pfam_json, 'rt') as f: hits = json.load(f)
+    jaspar = load_jaspar() if jaspar is None else jaspar
+    v = jaspar[(jaspar.tax_group == 'vertebrates') & (jaspar.n_chains == 1) & (jaspar.protein_seqs != '')]
+    rows = []
+    for r in v.itertuples():
+        for family, aligned, start, end, evalue in hits.get(r.uniprot_accs, []):
+            residues = ''.join(c for c in aligned if c.isalpha()).upper()
+            if r.protein_seqs[start - 1:end] != residues: raise OmniError(f'{pfam_json}: {r.uniprot_accs} {family} {start}-{end} does not match the sequence of {r.matrix_id}')
+            rows.append(dict(matrix_id=r.matrix_id, uniprot_acc=r.uniprot_accs, family=family, start=start - 1, end=end, evalue=evalue))
+    return pd.DataFrame(rows, columns=DBD_COLUMNS)
+
+def build_filter(pfm_json, pfam_json, out=None, workers=2, progress=True, best=None, note=None) -> Path:
     "Align the candidate JASPAR proteins against ProNAB (unless `best` is given) and write the `jaspar_filter` bundle to `out`."
     out = Path(out or data_dir()/FILTER); jaspar, ref = load_jaspar(), pronab_proteins()
     v = jaspar[(jaspar.tax_group == 'vertebrates') & (jaspar.n_chains == 1) & (jaspar.protein_seqs != '')]
@@ -98,20 +115,23 @@ def build_filter(pfm_json, out=None, workers=2, progress=True, best=None, note=N
     pfm = _pfms(pfm_json); table['pfm'] = table.matrix_id.map(pfm)
     if table.pfm.isna().any(): raise OmniError(f'{pfm_json}: no PFM for {table.matrix_id[table.pfm.isna()].iloc[0]}')
     if (bad := table.pfm.map(consensus) != table.consensus).any(): raise OmniError(f'{pfm_json}: PFM of {table.matrix_id[bad].iloc[0]} disagrees with the bundled consensus')
+    dbd = dbd_hits(pfam_json, jaspar)
     pronab._write_tsv(out/'profiles.tsv.gz', table)
+    pronab._write_tsv(out/'dbd.tsv.gz', dbd)
     c = filter_counts(table)
     m = dict(
         name=FILTER, description='JASPAR 2024 CORE vertebrate profiles with their PFMs, each protein aligned against every ProNAB protein, and the verdict of the OmniBioTE §4.3.2 filter.',
         status='complete', status_note=f'{len(table)} vertebrate profiles, {len(queries)} distinct single-chain proteins x {len(ref)} ProNAB proteins {note}; kept {int(table.kept.sum())}. ' + '; '.join(f'{r.filter}: {r.profiles}' for r in c.itertuples()),
         source=dict(derived_from=['jaspar/jaspar2024_core_with_protein_seqs.tsv.gz', 'pronab/pronab_no_mutations_flat.tsv.gz',
-                                  f'PFMs: {Path(pfm_json).name} (the JASPAR 2024 join the jaspar dataset was cut from: pyjaspar 4.0.0 JASPAR2024.sqlite)'],
-                    code='omnibiote_nb.jaspar.build_filter', call=f'build_filter(pfm_json, workers={workers})' if aligned else 'build_filter(pfm_json, best=stored_best(), note=...)',
+                                  f'PFMs: {Path(pfm_json).name} (the JASPAR 2024 join the jaspar dataset was cut from: pyjaspar 4.0.0 JASPAR2024.sqlite)',
+                                  f'DNA-binding domains: {Path(pfam_json).name} (wassermanlab/JASPAR-inference-tool, commit 622dca48b0e93d342888704dd6176ee912d94074, files/; MIT)'],
+                    code='omnibiote_nb.jaspar.build_filter', call=f'build_filter(pfm_json, pfam_json, workers={workers})' if aligned else 'build_filter(pfm_json, pfam_json, best=stored_best(), note=...)',
                     alignment='omnibiote_nb.pronab.aligner() / pronab.similarity: BLOSUM62 global, gap open -11, extend -1, score per residue of the longer sequence',
                     threshold=pronab.THRESHOLD),
-        licence='JASPAR data CC BY 4.0; ProNAB-derived scores: MIT (OmniBioTE repository), ProNAB database terms apply.',
+        licence='JASPAR data CC BY 4.0; ProNAB-derived scores: MIT (OmniBioTE repository), ProNAB database terms apply; Pfam hits: JASPAR-inference-tool, MIT.',
         citation='Rauluseviciute I. et al., JASPAR 2024, Nucleic Acids Res. 52(D1):D174 (2024); Harini K. et al., ProNAB, Nucleic Acids Res. 50(D1):D1528 (2022); Chen et al., OmniBioTE, arXiv:2408.16245.',
         subset_rule='JASPAR profiles with tax_group == vertebrates (all of them; the filter verdict is a column)', seed=None,
-        files=[dict(path=name, bytes=(out/name).stat().st_size, sha256=file_hash(out/name), records=len(table), description=d) for name, d in _FILES.items()],
+        files=[dict(path=name, bytes=(out/name).stat().st_size, sha256=file_hash(out/name), records=len(t), description=d) for (name, d), t in zip(_FILES.items(), (table, dbd))],
         full_size=[])
     write_json(out/'manifest.json', m); _manifest_md(out, m, c)
     return out
@@ -129,6 +149,10 @@ def _manifest_md(out, m, counts):
 def load_filter(root=None) -> pd.DataFrame:
     "The bundled filter table (one row per vertebrate profile)."
     return pd.read_csv(bundled(FILTER, 'profiles.tsv.gz', root), sep='\t', keep_default_na=False, na_values={'max_score': ['']})
+
+def load_dbd(root=None) -> pd.DataFrame:
+    "The bundled Pfam DNA-binding-domain hits (one row per hit; `protein[start:end]`)."
+    return pd.read_csv(bundled(FILTER, 'dbd.tsv.gz', root), sep='\t', keep_default_na=False)
 
 # %% ../nbs/13_jaspar.ipynb #8a81f98c
 def check_filter(table=None, k=5, seed=0, threshold=pronab.THRESHOLD) -> list[str]:
@@ -190,11 +214,14 @@ def mutant_table(profiles, rates=RATES, n=8, seed=0) -> pd.DataFrame:
 
 # %% ../nbs/13_jaspar.ipynb #100e477c
 def profiles(root=None) -> pd.DataFrame:
-    "Kept profiles: matrix_id, name, uniprot_accs, motif_len, consensus, pfm, max_score, protein."
+    "Kept profiles: matrix_id, name, uniprot_accs, motif_len, consensus, pfm, max_score, protein, dbd (its Pfam DNA-binding domains, [(start, end)])."
     f = load_filter(root); seqs = load_jaspar().set_index('matrix_id').protein_seqs
     p = f[f.kept].reset_index(drop=True)
     if (bad := p.pfm.map(consensus) != p.consensus).any(): raise OmniError(f'{FILTER}: PFM of {p.matrix_id[bad].iloc[0]} disagrees with its consensus')
-    return p.assign(protein=p.matrix_id.map(seqs))[['matrix_id', 'name', 'uniprot_accs', 'motif_len', 'consensus', 'pfm', 'max_score', 'protein']]
+    hits = load_dbd(root).groupby('matrix_id')
+    regions = {m: list(zip(g.start, g.end)) for m, g in hits}
+    p = p.assign(protein=p.matrix_id.map(seqs), dbd=[regions.get(m, []) for m in p.matrix_id])
+    return p[['matrix_id', 'name', 'uniprot_accs', 'motif_len', 'consensus', 'pfm', 'max_score', 'protein', 'dbd']]
 
 # %% ../nbs/13_jaspar.ipynb #d5d6f4ae
 def _load(m):
@@ -202,14 +229,80 @@ def _load(m):
     from omnibiote_nb.finetune import load_finetuned
     return load_finetuned(m) if isinstance(m, (str, Path)) else (m, getattr(m, 'meta', {}))
 
-def site_input(tok, protein: str, strand: str, max_tokens: int, max_na=None) -> tuple:
-    "Input for a protein and a double-stranded site (strand + reverse complement), made and cut by `binding.pair_input` as in training."
-    from omnibiote_nb.binding import pair_input
-    return pair_input(tok, protein, strand, revcomp(strand), 'DNA', max_tokens, max_na)
+CROPS = ('dbd', 'cterm')
 
-# %% ../nbs/13_jaspar.ipynb #80ab40de
-def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu') -> pd.DataFrame:
-    "ΔΔG for each fold's model (a folder or a loaded model), profile, rate and mutant."
+def kept_residues(tok, protein: str, strand: str, max_tokens: int, max_na=None) -> int:
+    "How many residues of `protein` `binding.pair_input` keeps beside the double-stranded `strand` (it cuts the C-terminus)."
+    from omnibiote_nb.binding import pair_input
+    x = pair_input(tok, protein, strand, revcomp(strand), 'DNA', max_tokens, max_na)[0]
+    first_eos = np.flatnonzero(x == tok.eos_id)[0]
+    return int(tok.piece_len[x[:first_eos]].sum())
+
+def best_window(weights, width: int) -> int:
+    "Start of the `width`-residue window with the largest sum of `weights`; among equal ones, the one centred on the weight it covers."
+    w = np.asarray(weights, float)
+    c = np.concatenate([[0.0], np.cumsum(w)])
+    score = c[width:] - c[:-width]
+    if score.max() <= 0: return 0
+    best = np.flatnonzero(score == score.max())
+    moment = np.concatenate([[0.0], np.cumsum(w * (np.arange(len(w)) + 0.5))])
+    centre = (moment[best + width] - moment[best]) / score[best]
+    return int(best[np.argmin(np.abs(best + width / 2 - centre))])
+
+def protein_window(protein: str, width: int, regions=(), crop='dbd') -> tuple:
+    "(start, end, how): the `width` residues of `protein` the input keeps; how = whole, cterm, pfam or basic (heuristic)."
+    if crop not in CROPS: raise OmniError(f'crop {crop!r}: expected one of {", ".join(CROPS)}')
+    if len(protein) <= width: return 0, len(protein), 'whole'
+    if crop == 'cterm': return 0, width, 'cterm'
+    on = np.zeros(len(protein))
+    for a, b in regions: on[a:b] = 1
+    how = 'pfam' if on.any() else 'basic'
+    if how == 'basic': on = np.array([c in 'KR' for c in protein], float)  # heuristic: DNA-binding domains are basic
+    a = best_window(on, width)
+    return a, a + width, how
+
+def site_input(tok, protein: str, strand: str, max_tokens: int, max_na=None, crop='dbd', regions=()) -> tuple:
+    "Input for a protein and a double-stranded site (strand + reverse complement): the protein window `crop` chooses, then `binding.pair_input` as in training."
+    from omnibiote_nb.binding import pair_input
+    width = kept_residues(tok, protein, strand, max_tokens, max_na)
+    a, b, _ = protein_window(protein, width, regions, crop)
+    return pair_input(tok, protein[a:b], strand, revcomp(strand), 'DNA', max_tokens, max_na)
+
+def windows(tok, profiles, max_tokens, max_na=None, crop='dbd') -> pd.DataFrame:
+    "Per profile: the protein window the input keeps beside its consensus site (`protein_window`), as start, end, how."
+    dbd = profiles.dbd if 'dbd' in profiles.columns else [()] * len(profiles)
+    rows = [(p.matrix_id, len(p.protein), *protein_window(p.protein, kept_residues(tok, p.protein, p.consensus, max_tokens, max_na), d, crop))
+            for p, d in zip(profiles.itertuples(), dbd)]
+    return pd.DataFrame(rows, columns=['matrix_id', 'protein_len', 'window_start', 'window_end', 'crop_how']).set_index('matrix_id')
+
+# %% ../nbs/13_jaspar.ipynb #302bde66
+def _inside(regions, a, b) -> int:
+    "Residues of `regions` ([(start, end)]) inside [a, b)."
+    return sum(max(0, min(e, b) - max(s, a)) for s, e in regions)
+
+def crop_table(tok, profiles, max_tokens, max_na=None) -> pd.DataFrame:
+    "Per profile: protein length, residues kept, fraction cut off, Pfam DNA-binding-domain residues and the fraction of them each crop keeps."
+    w = {c: windows(tok, profiles, max_tokens, max_na, c) for c in CROPS}
+    t = profiles[['matrix_id', 'name']].set_index('matrix_id').join(w['dbd'][['protein_len', 'crop_how']])
+    t['kept'] = w['cterm'].window_end
+    t['frac_cut'] = 1 - t.kept / t.protein_len
+    t['dbd_residues'] = [_inside(d, 0, n) for d, n in zip(profiles.dbd, t.protein_len)]
+    for c in CROPS:
+        inside = [_inside(d, a, b) for d, a, b in zip(profiles.dbd, w[c].window_start, w[c].window_end)]
+        t[f'dbd_kept_{c}'] = np.array(inside) / t.dbd_residues.where(t.dbd_residues > 0)
+    return t.reset_index()
+
+def crop_summary(t) -> dict:
+    "The factors a crop table describes: how many are cut, by how much, and how much of their DNA-binding domains each crop keeps."
+    cut, known = t[t.frac_cut > 0], t[t.dbd_residues > 0]
+    return {'factors': len(t), 'cut': len(cut), 'median fraction cut (cut factors)': cut.frac_cut.median(),
+            'with a Pfam DBD': len(known), 'heuristic window (cut, no Pfam DBD)': int((t.crop_how == 'basic').sum()),
+            **{f'DBD fully kept, {c}': int((known[f'dbd_kept_{c}'] >= 1).sum()) for c in CROPS},
+            **{f'mean DBD fraction kept, {c}': known[f'dbd_kept_{c}'].mean() for c in CROPS}}
+
+# %% ../nbs/13_jaspar.ipynb #a3008e45
+def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu', crop='dbd') -> pd.DataFrame:
+    "ΔΔG for each fold's model (a folder or a loaded model), profile, rate and mutant; the protein cropped as `crop` says (one window per profile)."
     from omnibiote_nb.finetune import predict, FinetuneConfig
     from omnibiote_nb.binding import tokenizer_for
     mt = mutant_table(profiles, rates, n, seed); prot = profiles.set_index('matrix_id').protein
@@ -221,9 +314,12 @@ def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu') -> pd.
         long = set(profiles.matrix_id[profiles.consensus.str.len() > max_na]) if max_na else set()
         if long: log.info(f'jaspar: fold {fold}: {len(long)} of {len(profiles)} motifs longer than the {max_na} bases the model was trained on; left out')
         tok, ok = tokenizer_for(model.backbones[0]), [k for k in sites if k[0] not in long]
-        dG = dict(zip(ok, predict(model, [site_input(tok, prot[i], s, T, max_na) for i, s in ok], FinetuneConfig(progress=False, device=device))))
+        w = windows(tok, profiles[~profiles.matrix_id.isin(long)], T, max_na, crop)
+        cropped = {i: prot[i][w.window_start[i]:w.window_end[i]] for i in w.index}
+        dG = dict(zip(ok, predict(model, [site_input(tok, cropped[i], s, T, max_na, crop='cterm') for i, s in ok], FinetuneConfig(progress=False, device=device))))
         r = mt[~mt.matrix_id.isin(long)]
-        out.append(r.assign(fold=fold, dG_consensus=[dG[k] for k in zip(r.matrix_id, r.consensus)], dG_mutant=[dG[k] for k in zip(r.matrix_id, r.mutant)]))
+        r = r.assign(fold=fold, dG_consensus=[dG[k] for k in zip(r.matrix_id, r.consensus)], dG_mutant=[dG[k] for k in zip(r.matrix_id, r.mutant)])
+        out.append(r.join(w, on='matrix_id').assign(crop=crop))
     res = pd.concat(out, ignore_index=True)
     return res.assign(ddG=res.dG_mutant - res.dG_consensus)
 
@@ -235,13 +331,13 @@ def summarise(results) -> pd.DataFrame:
     return per_fold.groupby(keys).agg(folds=('fold', 'size'), ddG_mean=('ddG', 'mean'), ddG_sem=('ddG', sem),
                                       frac_positive=('positive', 'mean')).reset_index()
 
-# %% ../nbs/13_jaspar.ipynb #d72d1405
+# %% ../nbs/13_jaspar.ipynb #c3362461
 def figure_3c(results_csv, name='figure_3c', label='CPU scale') -> dict:
-    "Plot ΔΔG vs pretraining FLOPs from the per-mutant results CSV; write PNG, PDF and the summary CSV to `figures_dir()`."
+    "Plot ΔΔG vs pretraining FLOPs from the per-mutant results CSV; write PNG, PDF and the summary CSV with `save_figure` (to `figures_dir()`)."
     import matplotlib; import matplotlib.pyplot as plt
     res = pd.read_csv(results_csv)
     if missing := {'model', 'flops', 'fold', 'rate', 'ddG'} - set(res.columns): raise OmniError(f'{results_csv}: missing columns {sorted(missing)}')
-    s = summarise(res).sort_values(['rate', 'flops']); d = figures_dir(); d.mkdir(parents=True, exist_ok=True)
+    s = summarise(res).sort_values(['rate', 'flops'])
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for r, g in s.groupby('rate'):
         ax.errorbar(g.flops, g.ddG_mean, yerr=g.ddG_sem.fillna(0), marker='o', capsize=3, lw=2 if r == 0.05 else 1,
@@ -251,17 +347,17 @@ def figure_3c(results_csv, name='figure_3c', label='CPU scale') -> dict:
     if (s.flops > 0).all(): ax.set_xscale('log')
     ax.set(xlabel='pretraining compute (FLOPs)', ylabel='predicted ΔΔG (kcal/mol)', title=f'Fig. 3c: JASPAR consensus mutants ({label})')
     ax.legend(fontsize=7); fig.tight_layout()
-    csv, png, pdf = save_figure(fig, s, name, d)
+    csv, png, pdf = save_figure(fig, s, name)
     return dict(png=png, pdf=pdf, csv=csv)
 
-# %% ../nbs/13_jaspar.ipynb #8b075585
-def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='cpu', kept=None, figure='figure_3c') -> dict:
-    "Score every model's fold models on the kept JASPAR profiles (or the rows `kept` of `profiles()`); write results, summary and Fig. 3c."
+# %% ../nbs/13_jaspar.ipynb #d266c79b
+def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='cpu', kept=None, figure='figure_3c', crop='dbd') -> dict:
+    "Score every model's fold models on the kept JASPAR profiles (or the rows `kept` of `profiles()`), proteins cropped as `crop`; write results, summary and Fig. 3c."
     out = Path(out_dir or runs_dir()/'jaspar'); p = profiles() if kept is None else kept
     parts = []
     for name, e in finetuned.items():
         if not e.get('folds') or e.get('flops') is None: raise OmniError(f"run_jaspar: model {name!r} needs 'folds' (fold model folders) and 'flops'")
-        t = time.time(); r = specificity(e['folds'], p, rates, seed, n, device)
+        t = time.time(); r = specificity(e['folds'], p, rates, seed, n, device, crop)
         parts.append(r.assign(model=name, flops=float(e['flops'])))
         log.info(f'jaspar: {name}: {len(e["folds"])} folds x {len(p)} profiles in {time.time() - t:.0f} s')
     res = pd.concat(parts, ignore_index=True); s = summarise(res)

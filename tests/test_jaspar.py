@@ -3,7 +3,8 @@ import json, numpy as np, pandas as pd, pytest, torch
 from omnibiote_nb.core import verify, bundled
 from omnibiote_nb import pronab
 from omnibiote_nb.jaspar import (load_filter, load_jaspar, pronab_proteins, profiles, filter_counts, consensus, revcomp, mutate,
-                                 mutants, mutant_table, specificity, site_input, binding_models, _scores, _rng, FILTER, RATES)
+                                 mutants, mutant_table, specificity, site_input, binding_models, _scores, _rng, FILTER, RATES,
+                                 load_dbd, dbd_hits, kept_residues, best_window, protein_window, windows, crop_table, crop_summary, CROPS)
 
 @pytest.fixture(scope='module')
 def table(): return load_filter()
@@ -98,9 +99,76 @@ def test_folds_and_mutants_paired(tiny):
 def test_same_input_as_training(tiny):
     "The site is encoded by binding.pair_input: protein, strand, reverse complement, cut as the training meta says."
     m, tok, p, _ = tiny
-    ids = site_input(tok, p.protein[0], 'ACGTTG', 40, 4)[0]
+    ids = site_input(tok, p.protein[0], 'ACGTTG', 40, 4, crop='cterm')[0]
     assert len(ids) == 40 and tok.decode_many(ids) == [('protein', p.protein[0][:40 - 2 * 6 - 2]), ('DNA', 'ACGT'), ('DNA', 'CAAC')]
     m.meta = dict(max_tokens=64, max_na=6)
     try: res = specificity([m], p, rates=(0.1,))
     finally: del m.meta
     assert set(res.matrix_id) == set(p.matrix_id[p.motif_len <= 6])
+
+# ---------------------------------------------------------------- which part of the protein the input keeps
+from pathlib import Path
+from omnibiote_nb.core import OmniError, REPO
+PFAM = REPO.parent/'shared'/'data'/'jaspar'/'inference_tool'/'vertebrates.pfam.json.gz'
+
+def test_dbd_hits_lie_in_their_proteins():
+    d, seqs = load_dbd(), load_jaspar().set_index('matrix_id').protein_seqs
+    assert len(d) > 1000 and (d.start >= 0).all() and (d.end > d.start).all()
+    assert (d.end <= d.matrix_id.map(seqs).str.len()).all()
+    p = profiles()
+    assert p.dbd.map(len).gt(0).mean() > 0.9  # most kept factors have a Pfam DNA-binding domain
+    zf = d[d.family == 'zf-C2H2'].head(50)   # a C2H2 zinc finger is C..C...H..H: both cysteines and histidines fall inside each hit
+    assert all(s[a:b].count('C') >= 2 and s[a:b].count('H') >= 2 for s, a, b in zip(zf.matrix_id.map(seqs), zf.start, zf.end))
+
+@pytest.mark.skipif(not PFAM.exists(), reason='the shared JASPAR inference-tool files are not on this machine')
+def test_dbd_bundle_is_the_pfam_file():
+    pd.testing.assert_frame_equal(dbd_hits(PFAM), load_dbd(), check_dtype=False)
+
+def test_windows_cover_the_domain():
+    assert best_window(np.array([0, 1, 1, 0, 0, 0, 0, 0]), 4) == 0   # the domain in the middle of the window
+    assert best_window(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1]), 4) == 5
+    assert protein_window('A' * 100, 30, [(60, 70)]) == (50, 80, 'pfam')   # centred on the domain
+    assert protein_window('A' * 100, 30, [(60, 70)], crop='cterm') == (0, 30, 'cterm')
+    assert protein_window('A' * 20, 30, [(5, 8)]) == (0, 20, 'whole')
+    assert protein_window('A' * 40 + 'KRKRK' + 'A' * 40, 10) == (37, 47, 'basic')  # no domain known: the most basic window
+    with pytest.raises(OmniError, match='expected one of dbd, cterm'): protein_window('AAAA', 2, crop='nterm')
+
+def test_dbd_crop_feeds_the_window_to_pair_input(tiny):
+    from omnibiote_nb.binding import pair_input
+    _, tok, _, _ = tiny
+    f = profiles().query('protein.str.len() > 400').iloc[0]
+    W = kept_residues(tok, f.protein, f.consensus, 80)
+    assert W == 80 - 2 * len(f.consensus) - 6
+    cterm = site_input(tok, f.protein, f.consensus, 80, crop='cterm')[0]
+    assert (cterm == pair_input(tok, f.protein, f.consensus, revcomp(f.consensus), 'DNA', 80)[0]).all()  # the old behaviour
+    a, b, how = protein_window(f.protein, W, f.dbd)
+    x = site_input(tok, f.protein, f.consensus, 80, regions=f.dbd)[0]
+    assert len(x) == 80 and tok.decode_many(x)[0] == ('protein', f.protein[a:b]) and how == 'pfam'
+    inside = [sum(max(0, min(e, k + W) - max(s, k)) for s, e in f.dbd) for k in range(len(f.protein) - W + 1)]
+    assert sum(max(0, min(e, b) - max(s, a)) for s, e in f.dbd) == max(inside) > inside[0]  # the most domain residues, more than the N-terminus
+
+def test_crop_keeps_more_of_the_domains():
+    from omnibiote_nb.binding import tokenizer_for
+    tok, p = tokenizer_for(49), profiles()
+    t = crop_table(tok, p, 128, 32)
+    known = t[t.dbd_residues > 0]
+    assert (known.dbd_kept_dbd >= known.dbd_kept_cterm - 1e-12).all()
+    assert (known.dbd_kept_dbd >= 1).sum() > 2 * (known.dbd_kept_cterm >= 1).sum()
+    assert (t.crop_how == 'basic').eq((t.frac_cut > 0) & (t.dbd_residues == 0)).all()
+    s = crop_summary(t)
+    assert s['factors'] == len(p) and s['heuristic window (cut, no Pfam DBD)'] == p.dbd.map(len).eq(0).sum()
+    np.testing.assert_allclose(t.frac_cut, 1 - t.kept / p.protein.str.len().to_numpy())
+
+def test_specificity_records_the_crop(tiny):
+    m, tok, p, _ = tiny
+    m.meta = dict(max_tokens=64, max_na=6)
+    try:
+        q = profiles().query('motif_len <= 6 and protein.str.len() > 300').head(2).reset_index(drop=True)
+        res = {c: specificity([m], q, rates=(0.1,), crop=c) for c in CROPS}
+    finally: del m.meta
+    for c, r in res.items():
+        assert (r.crop == c).all() and {'crop_how', 'window_start', 'window_end', 'protein_len'} <= set(r.columns)
+        assert (r.groupby('matrix_id').window_start.nunique() == 1).all()  # one window per profile, for every mutant
+    assert set(res['cterm'].crop_how) == {'cterm'} and (res['cterm'].window_start == 0).all()
+    assert set(res['dbd'].crop_how) <= {'pfam', 'basic'} and (res['dbd'].window_start > 0).any()
+    assert not np.allclose(res['dbd'].dG_consensus, res['cterm'].dG_consensus)  # the option changes the input
