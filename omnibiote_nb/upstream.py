@@ -19,8 +19,9 @@ from .model import OmniBioTE, OmniBioTEConfig
 __all__ = ['STUB_CLASSES', 'STORAGE_DTYPES', 'PY2_NAMES', 'UPSTREAM_AA', 'N_CHAR', 'UPSTREAM_OFFSET', 'UPSTREAM_BANNED',
            'SP_FILES', 'UPSTREAM_SYMBOLS', 'Stub', 'StorageType', 'allowed_globals', 'SafeUnpickler', 'read_upstream',
            'module_tensors', 'upstream_parts', 'check_layout', 'char_permutation', 'upstream_char_ids', 'our_config',
-           'position_scheme', 'map_state', 'UpstreamBPE', 'upstream_model', 'upstream_binder', 'import_upstream',
-           'upstream_trainer_spec', 'upstream_corpus_lines', 'train_upstream_sp', 'bundled_upstream_style_tokenizers']
+           'position_scheme', 'map_state', 'UpstreamBPE', 'upstream_trainer_spec', 'upstream_corpus_lines',
+           'train_upstream_sp', 'bundled_upstream_style_tokenizers', 'upstream_model', 'upstream_binder',
+           'import_upstream']
 
 # %% ../nbs/08_upstream.ipynb #b8745c2d
 class Stub:
@@ -340,6 +341,39 @@ class UpstreamBPE(Tokenizer):
         if tok.banned != rec.get('banned'): raise OmniError(f'{Path(path) / "tokenizer.json"}: banned ids {rec.get("banned")} differ from the models\' {tok.banned}')
         return tok
 
+# %% ../nbs/08_upstream.ipynb #88d68214
+UPSTREAM_SYMBOLS = ['<EOS>'] + [f'<{t}>' for t in TAGS] + ['<protein>', '<antibody>']
+
+def upstream_trainer_spec(vocab_size=2048) -> dict:
+    "The spm_train settings of upstream's tokenizer notebook (tokenization/train_tokenizer.ipynb), BPE at 2,048 pieces."
+    return dict(model_type='bpe', vocab_size=vocab_size, character_coverage=1.0, user_defined_symbols=UPSTREAM_SYMBOLS,
+                input_sentence_size=50000, shuffle_input_sentence=True, train_extremely_large_corpus=True,
+                num_sub_iterations=10, max_sentencepiece_length=32)
+
+def upstream_corpus_lines(records, chunk=2000) -> list[str]:
+    "Upstream's training text: each record '<tag>SEQ' cut into lines of `chunk` characters, then a line '<EOS>'."
+    lines = []
+    for tag, seq in records:
+        text = f'<{tag}>{seq}'
+        lines += [text[i:i + chunk] for i in range(0, len(text), chunk)] + ['<EOS>']
+    return lines
+
+def train_upstream_sp(records, vocab_size=2048, seed=0) -> bytes:
+    "A SentencePiece model trained with upstream's settings on (tag, seq) `records`; the model file's bytes."
+    buf = io.BytesIO()
+    spm.set_random_generator_seed(seed)
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(upstream_corpus_lines(records)), model_writer=buf, minloglevel=2,
+                                   num_threads=1, **upstream_trainer_spec(vocab_size))
+    return buf.getvalue()
+
+def bundled_upstream_style_tokenizers(n_nuc=60, n_prot=1500, seed=0) -> tuple[bytes, bytes]:
+    "genbank-2k.model and uniref-2k.model stand-ins: upstream's settings on the first train records of the bundled corpus."
+    import itertools
+    from omnibiote_nb.tokenizers import corpus
+    nuc = [(r.tag, r.seq) for r in itertools.islice(corpus('nuc', 'train'), n_nuc)]
+    prot = [(r.tag, r.seq) for r in itertools.islice(corpus('prot', 'train'), n_prot)]
+    return train_upstream_sp(nuc, seed=seed), train_upstream_sp(prot, seed=seed)
+
 # %% ../nbs/08_upstream.ipynb #20409f3c
 def upstream_model(parts: dict, name, norm='upstream', tokenizer=None) -> OmniBioTE:
     "Our OmniBioTE computing what the upstream backbone in `parts` computes (eval mode, float32)."
@@ -389,36 +423,3 @@ def import_upstream(file, out, tokenizers=None, norm='upstream', release=True) -
                                         tokenizer='char' if tok is None else 'upstream-bpe'))
     write_json(out / 'upstream.json', info)
     return info
-
-# %% ../nbs/08_upstream.ipynb #88d68214
-UPSTREAM_SYMBOLS = ['<EOS>'] + [f'<{t}>' for t in TAGS] + ['<protein>', '<antibody>']
-
-def upstream_trainer_spec(vocab_size=2048) -> dict:
-    "The spm_train settings of upstream's tokenizer notebook (tokenization/train_tokenizer.ipynb), BPE at 2,048 pieces."
-    return dict(model_type='bpe', vocab_size=vocab_size, character_coverage=1.0, user_defined_symbols=UPSTREAM_SYMBOLS,
-                input_sentence_size=50000, shuffle_input_sentence=True, train_extremely_large_corpus=True,
-                num_sub_iterations=10, max_sentencepiece_length=32)
-
-def upstream_corpus_lines(records, chunk=2000) -> list[str]:
-    "Upstream's training text: each record '<tag>SEQ' cut into lines of `chunk` characters, then a line '<EOS>'."
-    lines = []
-    for tag, seq in records:
-        text = f'<{tag}>{seq}'
-        lines += [text[i:i + chunk] for i in range(0, len(text), chunk)] + ['<EOS>']
-    return lines
-
-def train_upstream_sp(records, vocab_size=2048, seed=0) -> bytes:
-    "A SentencePiece model trained with upstream's settings on (tag, seq) `records`; the model file's bytes."
-    buf = io.BytesIO()
-    spm.set_random_generator_seed(seed)
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(upstream_corpus_lines(records)), model_writer=buf, minloglevel=2,
-                                   num_threads=1, **upstream_trainer_spec(vocab_size))
-    return buf.getvalue()
-
-def bundled_upstream_style_tokenizers(n_nuc=60, n_prot=1500, seed=0) -> tuple[bytes, bytes]:
-    "genbank-2k.model and uniref-2k.model stand-ins: upstream's settings on the first train records of the bundled corpus."
-    import itertools
-    from omnibiote_nb.tokenizers import corpus
-    nuc = [(r.tag, r.seq) for r in itertools.islice(corpus('nuc', 'train'), n_nuc)]
-    prot = [(r.tag, r.seq) for r in itertools.islice(corpus('prot', 'train'), n_prot)]
-    return train_upstream_sp(nuc, seed=seed), train_upstream_sp(prot, seed=seed)
