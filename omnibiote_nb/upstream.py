@@ -16,12 +16,12 @@ from .tokenizers import Tokenizer, CharTokenizer, _is_protein_tag, _char_ids, sa
 from .model import OmniBioTE, OmniBioTEConfig
 
 # %% auto #0
-__all__ = ['STUB_CLASSES', 'STORAGE_DTYPES', 'PY2_NAMES', 'UPSTREAM_AA', 'N_CHAR', 'UPSTREAM_OFFSET', 'UPSTREAM_BANNED',
-           'SP_FILES', 'UPSTREAM_SYMBOLS', 'Stub', 'StorageType', 'allowed_globals', 'SafeUnpickler', 'read_upstream',
-           'module_tensors', 'upstream_parts', 'check_layout', 'char_permutation', 'upstream_char_ids', 'our_config',
-           'position_scheme', 'map_state', 'UpstreamBPE', 'upstream_trainer_spec', 'upstream_corpus_lines',
-           'train_upstream_sp', 'bundled_upstream_style_tokenizers', 'upstream_model', 'upstream_binder',
-           'import_upstream']
+__all__ = ['STUB_CLASSES', 'COMPILE_PREFIXES', 'STORAGE_DTYPES', 'PY2_NAMES', 'UPSTREAM_AA', 'N_CHAR', 'UPSTREAM_OFFSET',
+           'UPSTREAM_BANNED', 'SP_FILES', 'UPSTREAM_SYMBOLS', 'Stub', 'stub_class', 'StorageType', 'allowed_globals',
+           'SafeUnpickler', 'read_upstream', 'module_tensors', 'upstream_parts', 'check_layout', 'char_permutation',
+           'upstream_char_ids', 'our_config', 'position_scheme', 'map_state', 'UpstreamBPE', 'upstream_trainer_spec',
+           'upstream_corpus_lines', 'train_upstream_sp', 'bundled_upstream_style_tokenizers', 'upstream_model',
+           'upstream_binder', 'import_upstream']
 
 # %% ../nbs/08_upstream.ipynb #b8745c2d
 class Stub:
@@ -41,7 +41,19 @@ STUB_CLASSES = [f'model.{n}' for n in ('OmniBioTA', 'OmniBioTAConfig', 'OmniBind
     [f'torch.nn.modules.{n}' for n in ('container.ModuleDict', 'container.ModuleList', 'dropout.Dropout', 'linear.Linear',
                                         'sparse.Embedding', 'activation.GELU', 'normalization.LayerNorm')] + \
     ['torch._dynamo.eval_frame.OptimizedModule']
+COMPILE_PREFIXES = ('torch._dynamo.', 'torch._TorchCompileInductorWrapper', 'contextlib.nullcontext')   # torch.compile's wrapper state
 _STUBS = {q: type(q.rsplit('.', 1)[1], (Stub,), {'qualname': q}) for q in STUB_CLASSES}
+
+def stub_class(q: str):
+    "The stand-in class for the global `q`: one of `STUB_CLASSES`, or any class of torch.compile's wrapper state."
+    if q not in _STUBS and q.startswith(COMPILE_PREFIXES): _STUBS[q] = type(q.rsplit('.', 1)[1], (Stub,), {'qualname': q})
+    return _STUBS.get(q)
+
+def _attribute_of(obj, name):
+    "Pickle's getattr(obj, name) (how a bound method is stored), recorded, never looked up."
+    ref = _STUBS.setdefault('builtins.getattr', type('getattr', (Stub,), {'qualname': 'builtins.getattr'}))()
+    ref.__dict__.update(of=obj, name=name)
+    return ref
 
 # %% ../nbs/08_upstream.ipynb #48cf82c4
 STORAGE_DTYPES = {'BFloat16Storage': torch.bfloat16, 'HalfStorage': torch.float16, 'FloatStorage': torch.float32,
@@ -84,7 +96,7 @@ def allowed_globals() -> dict:
     allowed.update({f'torch.{n}': getattr(torch, n) for n in ('bfloat16', 'float16', 'float32', 'float64', 'complex64')})
     allowed.update({'torch._utils._rebuild_tensor_v2': _rebuild_tensor, 'torch._utils._rebuild_parameter': _rebuild_parameter,
                     'torch._utils._rebuild_parameter_with_state': _rebuild_parameter, 'collections.OrderedDict': OrderedDict,
-                    'builtins.set': set, 'builtins.frozenset': frozenset, '_codecs.encode': _latin1})
+                    'builtins.set': set, 'builtins.frozenset': frozenset, 'builtins.getattr': _attribute_of, '_codecs.encode': _latin1})
     allowed.update(_numpy_globals())
     return allowed
 
@@ -98,8 +110,10 @@ class SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         q = f'{PY2_NAMES.get(module, module)}.{name}'
+        if q not in self.allowed and stub_class(q) is not None: return stub_class(q)
         if q not in self.allowed:
-            raise OmniError(f'{self.name}: refused global {q}: not one of the classes and functions a released OmniBioTE file needs; nothing in the file was run')
+            hint = ' (a muP readout: the 2024 layout, not the release)' if 'MuReadout' in q or q.startswith('mup.') else ''
+            raise OmniError(f'{self.name}: refused global {q}{hint}: not one of the classes and functions a released OmniBioTE file needs; nothing in the file was run')
         return self.allowed[q]
 
     def persistent_load(self, pid):

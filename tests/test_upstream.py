@@ -38,7 +38,7 @@ def tokenizer():
     return U.UpstreamBPE(nuc, prot, release=False)
 
 
-@pytest.mark.parametrize('name,scheme', [('char_cos_bf16', 'cos'), ('char_rope_f32', 'rope')])
+@pytest.mark.parametrize('name,scheme', [('char_cos_bf16', 'cos'), ('char_rope_f32', 'rope'), ('char_compiled_bf16', 'cos')])
 @pytest.mark.parametrize('norm', ['upstream', 'layernorm'])
 def test_golden_per_residue(name, scheme, norm):
     "Imported per-residue models give upstream's hidden states and logits (ids mapped through the permutation)."
@@ -155,6 +155,13 @@ def test_refuses_os_system(tmp_path):
     plain = tmp_path / 'plain.pt'
     plain.write_bytes(pickle.dumps(1))
     with pytest.raises(OmniError, match='not a torch.save zip archive'): U.read_upstream(plain)
+
+
+def test_compiled_wrapper_is_stand_ins():
+    "A torch.compile'd file names dynamo's classes and getattr: they become records, and the wrapped module is found."
+    root = U.read_upstream(FIX / 'char_compiled_bf16.pt')
+    assert root.qualname == 'torch._dynamo.eval_frame.OptimizedModule'
+    assert U.upstream_parts(root, 'c')['kind'] == 'foundation'
 
 
 def test_refuses_other_globals(tmp_path):

@@ -128,6 +128,16 @@ def main():
     meta['binder_pairs'] = [dict(protein=p, na=s, na2=s[::-1], na_type=t) for (_, p), (t, s) in zip(prot, nuc)]
     save_case(out, 'binder_bpe_bf16', b.to(torch.bfloat16), {**{f'x{i}': np.array(x) for i, x in enumerate(pair_inputs)},
               **{f'h{i}': v for i, v in enumerate(hb)}, 'dg': dg}, meta)
+    # 4. a torch.compile'd module, saved whole as their training scripts do with --compile (the wrapper's state included)
+    torch.manual_seed(4)
+    cfg = M.OmniBioTAConfig(context_length=96, vocab_size=49, n_layer=1, n_head=2, n_embd=8)
+    m = M.OmniBioTA(cfg)
+    perturb(m, g)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        m = m.to(torch.bfloat16)
+    h, l = run(m, char_inputs[:1])
+    save_case(out, 'char_compiled_bf16', torch.compile(m.to(torch.bfloat16)), {'x0': np.array(char_inputs[0]), 'h0': h[0], 'l0': l[0]}, meta)
     (out / 'fixtures.json').write_text(json.dumps(meta, indent=1) + '\n')
     print({k: v.get('bytes') for k, v in meta.items() if isinstance(v, dict)})
 
