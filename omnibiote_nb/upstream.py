@@ -414,8 +414,10 @@ def upstream_binder(parts: dict, name, norm='upstream', tokenizer=None):
         raise OmniError(f'{name}: proj_head is not a 1 x {backbone.config.n_embd} linear layer with bias')
     ft = Finetuner([backbone], n_out=1, per_token=False, loss='mse', pad_id=backbone.tokenizer.pad_id, base_width=1024)
     with torch.no_grad():
-        ft.head.weight.copy_(head['weight'].float()); ft.head.bias.copy_(head['bias'].float())
-        ft.y_mean.fill_(float(parts['stats'][0])); ft.y_std.fill_(float(parts['stats'][1]))
+        ft.head.weight.copy_(head['weight'].float())
+        ft.head.bias.copy_(head['bias'].float())
+        ft.y_mean.fill_(float(parts['stats'][0]))
+        ft.y_std.fill_(float(parts['stats'][1]))
     return ft.eval()
 
 # %% ../nbs/08_upstream.ipynb #5e360f6a
