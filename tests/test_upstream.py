@@ -190,3 +190,12 @@ def test_unsupported_layouts(change, msg):
 def test_bpe_model_needs_tokenizers(tmp_path):
     "A BPE file without --tokenizers says what it needs."
     with pytest.raises(OmniError, match='genbank-2k.model and uniref-2k.model'): U.import_upstream(FIX / 'binder_bpe_bf16.pt', tmp_path / 'o')
+
+
+def test_finetune_imported(tmp_path):
+    "An imported folder fine-tunes like our own (binding.train_dg); the fine-tuned backbone keeps the as-trained positions."
+    from omnibiote_nb.binding import train_dg, predict_dg
+    U.import_upstream(FIX / 'char_cos_bf16.pt', tmp_path / 'm')
+    out = train_dg(tmp_path / 'm', tmp_path / 'dg', preset='test', progress=False, n_records=32)
+    assert json.loads((out / 'backbone0' / 'config.json').read_text())['positions'] == 'cos'
+    assert np.isfinite(predict_dg('MKVLAAGIK', 'ACGTACGT', None, out))
