@@ -397,6 +397,7 @@ def upstream_model(parts: dict, name, norm='upstream', tokenizer=None) -> OmniBi
     _check_tables(parts['tensors'], cfg, name)
     char = cfg.vocab_size == N_CHAR
     if not char and tokenizer is None: raise OmniError(f'{name}: a BPE model ({cfg.vocab_size} ids) needs upstream\'s tokenizer files (--tokenizers DIR with {" and ".join(SP_FILES)})')
+    if char and tokenizer is not None: raise OmniError(f'{name}: a per-residue model ({N_CHAR} ids) uses no tokenizer files; leave out --tokenizers')
     if tokenizer is not None and tokenizer.vocab_size != cfg.vocab_size:
         raise OmniError(f'{name}: {cfg.vocab_size} token ids, but the tokenizer has {tokenizer.vocab_size}')
     model = OmniBioTE(cfg)

@@ -187,9 +187,10 @@ def test_unsupported_layouts(change, msg):
     assert str(e.value).startswith('some.pt: ') and '\n' not in str(e.value)
 
 
-def test_bpe_model_needs_tokenizers(tmp_path):
-    "A BPE file without --tokenizers says what it needs."
+def test_bpe_model_needs_tokenizers(tmp_path, tokenizer):
+    "A BPE file without --tokenizers says what it needs; a per-residue file with them says it needs none."
     with pytest.raises(OmniError, match='genbank-2k.model and uniref-2k.model'): U.import_upstream(FIX / 'binder_bpe_bf16.pt', tmp_path / 'o')
+    with pytest.raises(OmniError, match='uses no tokenizer files'): U.upstream_model(parts('char_cos_bf16'), 'c', tokenizer=tokenizer)
 
 
 def test_finetune_imported(tmp_path):
