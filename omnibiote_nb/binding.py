@@ -11,14 +11,16 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import OmniError, IN_TEST, atomic_write, write_json, write_csv, runs_dir, figures_dir, save_figure, log
 from .model import OmniBioTE, flops_per_token
-from .finetune import Finetuner, FinetuneConfig, finetune, predict, save_finetuned, load_finetuned
+from .finetune import (Finetuner, FinetuneConfig, finetune, predict, save_finetuned, load_finetuned, pooled_features,
+                                    random_like, paired_contrast, contrast_line)
 from .pronab import load_pronab, load_homology, fold_indices, check_folds, AA20
 
 # %% auto #0
 __all__ = ['AA_ORDER', 'NA_ORDER', 'PRESETS', 'PAPER', 'CEILING', 'pronab_folds', 'tokenizer_for', 'pair_input', 'split_input',
-           'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input', 'DeePNAP', 'resolve_checkpoint', 'fit_fold',
-           'pearson', 'run_binding', 'summarise', 'plot_binding', 'paper_table', 'train_dg', 'check_pair', 'predict_dg',
-           'predict_dg_file']
+           'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input', 'DeePNAP', 'resolve_checkpoint',
+           'input_length', 'encode', 'probe_features', 'fit_fold', 'pearson', 'run_binding', 'read_results',
+           'summarise', 'plot_binding', 'paper_table', 'ladder_checkpoints', 'conclusions', 'train_dg', 'check_pair',
+           'predict_dg', 'predict_dg_file']
 
 # %% ../nbs/11_binding.ipynb #018bf9f0
 AA_ORDER, NA_ORDER = 'ACDEFGHIKLMNPQRSTVWY', 'ATCGU'   # the 20 standard amino acids; bases with U (DeePNAP)
@@ -61,11 +63,11 @@ def split_input(tok_prot, tok_nuc, protein, na, na2='', na_type='DNA', max_token
 # %% ../nbs/11_binding.ipynb #ecb7c3a6
 PRESETS = {
     'paper': dict(epochs=64, batch=256, max_tokens=None, max_na=None, train_cap=None, test_cap=None, base_width=1024,
-                  deepnap_epochs=64, deepnap_batch=256, deepnap_len=(1000, 75)),
-    'cpu':   dict(epochs=2, batch=16, max_tokens=128, max_na=32, train_cap=512, test_cap=256, base_width=64,
-                  deepnap_epochs=6, deepnap_batch=32, deepnap_len=(128, 32)),
+                  pool='first', lr_body=1e-4, deepnap_epochs=64, deepnap_batch=256, deepnap_len=(1000, 75)),
+    'cpu':   dict(epochs=2, batch=32, max_tokens=128, max_na=32, train_cap=2048, test_cap=None, base_width=64,
+                  pool='mean', lr_body=1e-3, deepnap_epochs=6, deepnap_batch=32, deepnap_len=(128, 32)),
     'test':  dict(epochs=1, batch=16, max_tokens=64, max_na=12, train_cap=48, test_cap=32, base_width=64,
-                  deepnap_epochs=1, deepnap_batch=16, deepnap_len=(32, 12)),
+                  pool='mean', lr_body=1e-3, deepnap_epochs=1, deepnap_batch=16, deepnap_len=(32, 12)),
 }
 
 def fold_parts(df, folds, k, p, seed=0):
@@ -151,8 +153,27 @@ def resolve_checkpoint(path) -> tuple[Path, dict]:
     return model, info
 
 # %% ../nbs/11_binding.ipynb #6033b6bd
+def input_length(backbones, p) -> int:
+    "Tokens per input: the preset's `max_tokens`, or less where a backbone's context is shorter."
+    return min([p['max_tokens'] or 10**9] + [b.config.max_len for b in backbones])
+
+def encode(family, backbones, rows, p) -> list[tuple]:
+    "Inputs of `rows` (ProNAB records) for a backbone family: (pair,) for 'omnibiote', (protein, strands) for 'single'."
+    toks = [tokenizer_for(b) for b in backbones]
+    T = input_length(backbones, p)
+    if family == 'omnibiote': return [pair_input(toks[0], r.protein, r.na, r.na2, r.na_type, T, p['max_na']) for r in rows]
+    if family == 'single': return [split_input(toks[0], toks[1], r.protein, r.na, r.na2, r.na_type, T, p['max_na']) for r in rows]
+    raise OmniError(f"encode: model family {family!r} has no token inputs; use 'omnibiote' or 'single'")
+
+def probe_features(family, backbones, df, p, device='cpu') -> np.ndarray:
+    "Frozen features of every record of `df`: each backbone's pooled state of its input, concatenated."
+    xs = encode(family, backbones, list(df.itertuples()), p)
+    parts = [pooled_features(b, [x[k] for x in xs], p['pool'], device=device) for k, b in enumerate(backbones)]
+    return np.concatenate(parts, 1)
+
+# %% ../nbs/11_binding.ipynb #0ac5b8a6
 def _cfg(p, **kw):
-    return FinetuneConfig(epochs=p['epochs'], batch=p['batch'], **kw)
+    return FinetuneConfig(epochs=p['epochs'], batch=p['batch'], lr_body=p['lr_body'], **kw)
 
 def fit_fold(family, df, tr, te, p, backbones=(), seed=0, device='cpu', progress=False):
     "(predictions on rows `te`, fitted model or None) for one model family trained on rows `tr`."
@@ -166,105 +187,179 @@ def fit_fold(family, df, tr, te, p, backbones=(), seed=0, device='cpu', progress
         cfg = FinetuneConfig(epochs=p['deepnap_epochs'], batch=p['deepnap_batch'], lr_head=1e-3, betas=(0.9, 0.999),
                              schedule='linear', seed=seed, device=device, progress=progress)
         return finetune(model, enc(tr), y_tr, enc(te), cfg)['pred'], model
+    if family not in ('omnibiote', 'single'): raise OmniError(f"model family {family!r}: use 'omnibiote', 'single', 'deepnap', 'ridge' or 'mean'")
+    enc = lambda idx: encode(family, backbones, rows(idx), p)
     toks = [tokenizer_for(b) for b in backbones]
-    T = min([p['max_tokens'] or 10**9] + [b.config.max_len for b in backbones])
-    if family == 'omnibiote':
-        enc = lambda idx: [pair_input(toks[0], r.protein, r.na, r.na2, r.na_type, T, p['max_na']) for r in rows(idx)]
-    elif family == 'single':
-        enc = lambda idx: [split_input(toks[0], toks[1], r.protein, r.na, r.na2, r.na_type, T, p['max_na']) for r in rows(idx)]
-    else: raise OmniError(f"model family {family!r}: use 'omnibiote', 'single', 'deepnap', 'ridge' or 'mean'")
-    model = Finetuner(list(backbones), pad_id=toks[0].pad_id, base_width=p['base_width'])
+    T = input_length(backbones, p)
+    model = Finetuner(list(backbones), pad_id=toks[0].pad_id, base_width=p['base_width'], pool=p['pool'])
     r = finetune(model, enc(tr), y_tr, enc(te), _cfg(p, seed=seed, device=device, progress=progress))
     model.meta = dict(task='pronab_dG', family=family, max_tokens=T, max_na=p['max_na'])
     return r['pred'], model
 
-# %% ../nbs/11_binding.ipynb #0ac5b8a6
+# %% ../nbs/11_binding.ipynb #3c587e31
 def pearson(a, b):
     "Pearson r; NaN when either side is constant (the training-mean floor)."
     a, b = np.asarray(a, float), np.asarray(b, float)
     return float('nan') if np.ptp(a) == 0 or np.ptp(b) == 0 else float(np.corrcoef(a, b)[0, 1])
 
-def _jobs(ckpts):
-    "(model name, family, size, checkpoint paths by role) for every model to run."
-    jobs = [('mean', 'mean', '', {}), ('ridge-kmer', 'ridge', '', {}), ('DeePNAP', 'deepnap', '', {})]
+def _jobs(ckpts, random_init=None):
+    "(model name, family, size, checkpoint paths by role, init) for every model to run."
+    jobs = [('mean', 'mean', '', {}, ''), ('ridge-kmer', 'ridge', '', {}, ''), ('DeePNAP', 'deepnap', '', {}, '')]
+    controls = list(ckpts) if random_init is None else list(random_init)
     for size, c in ckpts.items():
-        if 'multi' in c: jobs.append((f'OmniBioTE-{size}', 'omnibiote', size, dict(multi=c['multi'])))
-        if 'nuc' in c and 'prot' in c: jobs.append((f'single-omic-{size}', 'single', size, dict(prot=c['prot'], nuc=c['nuc'])))
+        inits = ['pretrained'] + (['random'] if size in controls else [])
+        if 'multi' in c:
+            for init in inits:
+                name = f'OmniBioTE-{size}' + ('' if init == 'pretrained' else ' random init')
+                jobs.append((name, 'omnibiote', size, dict(multi=c['multi']), init))
+                jobs.append((name + ' frozen probe', 'probe', size, dict(multi=c['multi']), init))
+        if 'nuc' in c and 'prot' in c:
+            paths = dict(prot=c['prot'], nuc=c['nuc'])
+            jobs.append((f'single-omic-{size}', 'single', size, paths, 'pretrained'))
+            jobs.append((f'single-omic-{size} frozen probe', 'probe', size, paths, 'pretrained'))
     return jobs
 
-# %% ../nbs/11_binding.ipynb #ce00dc2f
+# %% ../nbs/11_binding.ipynb #5fb4c425
+def _backbones(info, init, seed):
+    "The job's backbones (multi-omic, or protein then nucleic acid), pretrained or as random-init controls."
+    out = [OmniBioTE.load(info[r][0]) for r in ('multi', 'prot', 'nuc') if r in info]
+    return [random_like(b, seed) for b in out] if init == 'random' else out
+
 def run_binding(ckpts: dict, out_dir=None, preset='cpu', folds=None, seed=0, device='cpu', resume=False,
-                save_models=True, progress=True) -> pd.DataFrame:
-    "Fine-tune and evaluate every model on the ProNAB folds; returns (and writes) one row per model x fold."
+                save_models=True, progress=True, random_init=None) -> pd.DataFrame:
+    "Fine-tune and evaluate every model (and its controls) on the ProNAB folds; returns (and writes) one row per model x fold."
     if preset not in PRESETS: raise OmniError(f'unknown binding preset {preset!r}; choose one of {", ".join(PRESETS)}')
-    p, out = PRESETS[preset], Path(out_dir or runs_dir()/'binding'/preset); out.mkdir(parents=True, exist_ok=True)
-    df, table = pronab_folds(); ks = list(range(10)) if folds is None else list(folds)
+    p, out = PRESETS[preset], Path(out_dir or runs_dir()/'binding'/preset)
+    out.mkdir(parents=True, exist_ok=True)
+    df, table = pronab_folds()
+    ks = list(range(10)) if folds is None else list(folds)
     res_path, pred_path = out/'results.csv', out/'predictions.csv.gz'
-    results = pd.read_csv(res_path, dtype=dict(size=str)).fillna(dict(size='')) if resume and res_path.exists() else pd.DataFrame()
+    results = read_results(res_path) if resume and res_path.exists() else pd.DataFrame()
     preds = pd.read_csv(pred_path) if resume and pred_path.exists() else pd.DataFrame()
-    write_json(out/'settings.json', dict(preset=preset, settings=p, folds=ks, seed=seed, ckpts={s: {r: str(v) for r, v in c.items()} for s, c in ckpts.items()}))
-    for name, family, size, paths in _jobs(ckpts):
+    write_json(out/'settings.json', dict(preset=preset, settings=p, folds=ks, seed=seed, random_init=random_init,
+                                         ckpts={s: {r: str(v) for r, v in c.items()} for s, c in ckpts.items()}))
+    for name, family, size, paths, init in _jobs(ckpts, random_init):
         info = {r: resolve_checkpoint(v) for r, v in paths.items()}
-        flops = sum(i['flops'] for _, i in info.values()) if info else float('nan')
-        for k in ks:
-            if len(results) and ((results.model == name) & (results.fold == k)).any(): continue
-            tr, te = fold_parts(df, table, k, p, seed)
-            bb = [OmniBioTE.load(info[r][0]) for r in ('multi',) if r in info] + [OmniBioTE.load(info[r][0]) for r in ('prot', 'nuc') if r in info]
+        flops = sum(i['flops'] for _, i in info.values()) if info and init == 'pretrained' else (0.0 if info else float('nan'))
+        todo = [k for k in ks if not (len(results) and ((results.model == name) & (results.fold == k)).any())]
+        if not todo: continue
+        if family == 'probe':
             t0 = time.time()
-            pred, model = fit_fold(family, df, tr, te, p, bb, seed + k, device, progress)
+            bb = _backbones(info, init, seed)
+            X = probe_features('single' if len(bb) == 2 else 'omnibiote', bb, df, p, device)
+            log.info(f'binding {name}: features of {len(df)} records in {time.time() - t0:.1f} s')
+        for k in todo:
+            tr, te = fold_parts(df, table, k, p, seed)
+            t0 = time.time()
+            if family == 'probe': pred, model = ridge_floor(X[tr], df.dG.to_numpy()[tr], X[te]), None
+            else: pred, model = fit_fold(family, df, tr, te, p, _backbones(info, init, seed), seed + k, device, progress)
             sec, y = time.time() - t0, df.dG.to_numpy()[te]
-            row = dict(model=name, family=family, size=size, fold=k, n_train=len(tr), n_test=len(te), pearson=pearson(pred, y),
+            row = dict(model=name, family=family, size=size, init=init, fold=k, n_train=len(tr), n_test=len(te), pearson=pearson(pred, y),
                        mae=float(np.abs(pred - y).mean()), seconds=round(sec, 2), flops=flops, preset=preset)
             log.info(f"binding {name} fold {k}: r={row['pearson']:.3f} MAE={row['mae']:.3f} ({sec:.1f} s)")
             results = pd.concat([results, pd.DataFrame([row])], ignore_index=True)
             preds = pd.concat([preds, pd.DataFrame(dict(model=name, fold=k, row=te, pid=df.pid.to_numpy()[te], dG=y, pred=pred))], ignore_index=True)
             if save_models and family == 'omnibiote':
                 tok = tokenizer_for(model.backbones[0])
-                save_finetuned(model, out/'models'/name/f'fold{k}', dict(model.meta, fold=k, preset=preset,
+                save_finetuned(model, out/'models'/name/f'fold{k}', dict(model.meta, fold=k, preset=preset, init=init,
                                tokenizer='char' if tok.vocab_size == 49 else 'bpe', y_train_mean=float(model.y_mean)))
             write_csv(res_path, results)
             with atomic_write(pred_path) as f: preds.to_csv(f, index=False, compression=dict(method='gzip', mtime=0))
     return results
 
-# %% ../nbs/11_binding.ipynb #3c587e31
+def read_results(path) -> pd.DataFrame:
+    "A `results.csv` of `run_binding`, with the empty size and init of the baselines read as ''."
+    return pd.read_csv(path, dtype=dict(size=str, init=str)).fillna(dict(size='', init=''))
+
+# %% ../nbs/11_binding.ipynb #480d8512
 PAPER = dict(model='OmniBioTE-XL (paper)', pearson=0.41, mae=1.56)
 CEILING = dict(pearson=0.81, mae=0.6)
 
 def summarise(results) -> pd.DataFrame:
     "Mean, SEM and fold count of Pearson r and MAE per model."
-    g = results.groupby(['model', 'family', 'size'], dropna=False, sort=False)
+    results = results.assign(init=results['init'] if 'init' in results else '')
+    g = results.groupby(['model', 'family', 'size', 'init'], dropna=False, sort=False)
     s = g.agg(flops=('flops', 'first'), folds=('fold', 'nunique'), pearson=('pearson', 'mean'), pearson_sem=('pearson', 'sem'),
               mae=('mae', 'mean'), mae_sem=('mae', 'sem'), seconds=('seconds', 'sum')).reset_index()
     return s
 
+def _series(s):
+    "The curves of Figures 3a/3b: (label, rows, style) for the pretrained models against compute."
+    out = []
+    for fam, what, marker in (('omnibiote', 'OmniBioTE fine-tuned', 'o'), ('probe', 'OmniBioTE frozen probe', 'x'),
+                              ('single', 'ProtBioTE + NucBioTE fine-tuned', 's')):
+        d = s[(s.family == fam) & (s['init'] == 'pretrained') & (s.flops > 0)]
+        if fam == 'probe': d = d[d.model.str.startswith('OmniBioTE')]
+        for tok in ('per-residue', 'BPE'):
+            part = d[d['size'].str.endswith(' BPE') == (tok == 'BPE')].sort_values('flops')
+            if len(part): out.append((f'{what}, {tok}', part, dict(marker=marker, ls='-' if fam == 'omnibiote' else '--')))
+    return out
+
 def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
     "Write fig3a (Pearson r) and fig3b (MAE) as PNG, PDF and CSV; return the paths."
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    results = pd.read_csv(results, dtype=dict(size=str)).fillna(dict(size='')) if isinstance(results, (str, Path)) else results
-    s, out, paths = summarise(results), Path(out or figures_dir()), []
+    results = read_results(results) if isinstance(results, (str, Path)) else results
+    s, paths = summarise(results), []
+    flat = s[~s.model.isin([m for _, d, _ in _series(s) for m in d.model])]   # baselines and random-init controls: no pretraining
     for fig_id, metric, ylab in (('fig3a_pronab_pearson', 'pearson', 'Pearson r'), ('fig3b_pronab_mae', 'mae', 'MAE (kcal/mol)')):
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        for fam, style in (('omnibiote', dict(marker='o', label='OmniBioTE (multi-omic)')), ('single', dict(marker='s', ls='--', label='ProtBioTE + NucBioTE'))):
-            d = s[(s.family == fam) & np.isfinite(s.flops)].sort_values('flops')
-            if len(d): ax.errorbar(d.flops, d[metric], d[f'{metric}_sem'], capsize=3, **style)
-        for i, (_, r) in enumerate(s[s.family.isin(['deepnap', 'ridge', 'mean'])].iterrows()):
+        fig, ax = plt.subplots(figsize=(6.5, 4.4))
+        for lab, d, style in _series(s): ax.errorbar(d.flops, d[metric], d[f'{metric}_sem'], capsize=3, label=lab, **style)
+        for i, (_, r) in enumerate(flat.iterrows()):
             if not np.isfinite(r[metric]): continue
-            ax.axhline(r[metric], color=f'C{i + 2}', lw=1, label=r.model)
-            ax.axhspan(r[metric] - (r[f'{metric}_sem'] or 0), r[metric] + (r[f'{metric}_sem'] or 0), color=f'C{i + 2}', alpha=0.15, lw=0)
+            c, sem = f'C{(i + 3) % 10}', r[f'{metric}_sem'] if np.isfinite(r[f'{metric}_sem']) else 0
+            ax.axhline(r[metric], color=c, lw=1, ls=':' if r['init'] == 'random' else '-', label=r.model)
+            ax.axhspan(r[metric] - sem, r[metric] + sem, color=c, alpha=0.12, lw=0)
         ax.axhline(CEILING[metric], color='k', ls=':', lw=1, label=f'experimental limit ({CEILING[metric]})')
-        if np.isfinite(s.flops).any(): ax.set_xscale('log')
+        if (s.flops > 0).any(): ax.set_xscale('log')
         ax.set(xlabel='pretraining FLOPs', ylabel=ylab, title=f'ProNAB dG, 10-fold CV ({label})')
-        ax.legend(fontsize=7); fig.tight_layout()
-        paths += save_figure(fig, s[['model', 'family', 'size', 'flops', 'folds', metric, f'{metric}_sem']], fig_id, out)
+        ax.legend(fontsize=6, loc='center left', bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
+        paths += save_figure(fig, s[['model', 'family', 'size', 'init', 'flops', 'folds', metric, f'{metric}_sem']], fig_id, out)
     return paths
 
 def paper_table(results, out=None) -> pd.DataFrame:
     "Our models beside the paper's reported OmniBioTE-XL; written as table_pronab.csv."
     s = summarise(results)
-    t = pd.concat([s.assign(source='ours')[['source', 'model', 'folds', 'pearson', 'pearson_sem', 'mae', 'mae_sem']],
+    t = pd.concat([s.assign(source='ours')[['source', 'model', 'init', 'folds', 'pearson', 'pearson_sem', 'mae', 'mae_sem']],
                    pd.DataFrame([dict(source='paper', folds=10, **PAPER)])], ignore_index=True)
     write_csv(Path(out or figures_dir())/'table_pronab.csv', t)
     return t
+
+# %% ../nbs/11_binding.ipynb #bcbc09c4
+def ladder_checkpoints(runs=None) -> tuple[dict, list]:
+    "The CPU ladder's checkpoints by size label ({'cpu-3': {'multi': run, ...}, 'cpu-2 BPE': ...}) and the labels given a random-init control."
+    from omnibiote_nb.pretrain import ladder_runs
+    char, bpe = ladder_runs(runs, 'char'), ladder_runs(runs, 'bpe')
+    ckpts = dict(char) | {f'{size} BPE': c for size, c in bpe.items()}
+    largest = [list(char)[-1]] if char else []
+    largest += [f'{list(bpe)[-1]} BPE'] if bpe else []
+    return ckpts, largest
+
+# %% ../nbs/11_binding.ipynb #2ef51e74
+def conclusions(results) -> str:
+    "Markdown: the contrasts of a ProNAB run, read from its per-fold results."
+    s = summarise(results)
+    pre = s[(s.family == 'omnibiote') & (s['init'] == 'pretrained')]
+    if not len(pre): return 'No pretrained OmniBioTE in these results.'
+    best = pre.sort_values('pearson').model.iloc[-1]
+    pairs = [(best, 'DeePNAP'), (best, 'ridge-kmer')]
+    for m in s[s['init'] == 'random'].model:
+        pairs.append((m.replace(' random init', ''), m))
+    for m in s[(s.family == 'probe') & (s['init'] == 'pretrained')].model:
+        pairs.append((m.replace(' frozen probe', ''), m))
+    for size in s[s.family == 'single']['size'].unique():
+        pairs.append((f'OmniBioTE-{size}', f'single-omic-{size}'))
+    bpe = s[(s.family == 'omnibiote') & s['size'].str.endswith(' BPE') & (s['init'] == 'pretrained')]['size']
+    for size in bpe: pairs.append((f'OmniBioTE-{size.removesuffix(" BPE")}', f'OmniBioTE-{size}'))
+    lines = []
+    for a, b in pairs:
+        if a not in set(s.model) or b not in set(s.model): continue
+        lines.append('- ' + contrast_line(paired_contrast(results, a, b, 'pearson')))
+        lines.append('  ' + contrast_line(paired_contrast(results, a, b, 'mae', higher_is_better=False)))
+    mean_mae = s.set_index('model').mae.get('mean', float('nan'))
+    at_mean = s[(s.family != 'mean') & ((s.mae - mean_mae).abs() < 0.01)].model.tolist()
+    lines.append(f'- Models whose MAE is within 0.01 of the training mean\'s ({mean_mae:.3f}): {", ".join(at_mean) or "none"}.')
+    lines.append(f"- The paper's OmniBioTE-XL: Pearson r {PAPER['pearson']}, MAE {PAPER['mae']} (10 folds, 250B pretraining tokens).")
+    return '\n'.join(lines)
 
 # %% ../nbs/11_binding.ipynb #2dd90740
 def train_dg(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True, n_records=None) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import OmniError, log, runs_dir, verify, download, write_json, IN_TEST
 
 # %% auto #0
-__all__ = ['PRESETS', 'JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce']
+__all__ = ['PRESETS', 'JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce', 'stage_table']
 
 # %% ../nbs/90_cli.ipynb #ec78f060
 def _verify(a):
@@ -130,7 +130,9 @@ def parser() -> argparse.ArgumentParser:
                    help='upstream (default): their exact norm; layernorm: folded into a standard LayerNorm (within ~1e-4)')
     s.set_defaults(fn=_import_upstream)
     s = sub.add_parser('reproduce', help='the main job on the bundled data (resumable)')
-    s.add_argument('--runs', type=Path, default=None); s.set_defaults(fn=_reproduce)
+    s.add_argument('--runs', type=Path, default=None)
+    s.add_argument('--only', default=None, metavar='STAGE', help='rerun this stage (and its figures) even if it is done')
+    s.set_defaults(fn=_reproduce)
     return p
 
 # %% ../nbs/90_cli.ipynb #38b8945a
@@ -163,32 +165,31 @@ def _stage_verify(runs):
     if (problems := verify()): raise OmniError('bundled data does not match its manifests: ' + '; '.join(problems[:3]))
 
 def _stage_pretrain(runs):
-    from omnibiote_nb.pretrain import pretrain, ladder_runs, longer_run, LONGER
+    from omnibiote_nb.pretrain import pretrain, LADDER
     from omnibiote_nb.shards import corpus_shards
-    for tok, longer in LONGER.items():   # BPE first (the models the evaluations use), then per residue
-        data = corpus_shards(tok, runs)
-        for size, by_mod in ladder_runs(runs, tok).items():
-            for m, run in by_mod.items():
-                if not (run/'summary.json').exists(): pretrain(size, data, run, resume=True, modality=m)
-        if not (longer_run(runs, tok)/'summary.json').exists():
-            pretrain(longer['size'], data, longer_run(runs, tok), resume=True, modality=longer['modality'], tokens=longer['tokens'])
+    for name, (size, setting, tok) in LADDER.items():   # per residue first: the models the evaluations use
+        run = runs/'pretrain'/name
+        if not (run/'summary.json').exists(): pretrain(size, corpus_shards(tok, runs), run, resume=True, modality=setting)
 
 def _stage_pretrain_figure(runs):
-    from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, ladder_runs, longer_run, figure_runs, LADDER,
-                                       LONGER, FIGURES, protein_breakdown, plot_protein_breakdown)
-    lt = ladder_table(runs); pb = protein_breakdown(lt, runs)
-    paths = plot_run(ladder_runs(runs)[LADDER[-1]]['multi'], f'pretrain_{LADDER[-1]}') + plot_protein_breakdown(pb)
-    for tok in LONGER: paths += plot_ladder(lt[lt.run.isin(figure_runs(runs, tok))], FIGURES[tok]) + plot_run(longer_run(runs, tok))
+    from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, figure_runs, LARGEST, FIGURES, protein_breakdown,
+                                       plot_protein_breakdown)
+    lt = ladder_table(runs)
+    paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt, runs))
+    for tok, name in FIGURES.items(): paths += plot_ladder(lt[lt.run.isin(figure_runs(tok))], name)
     for p in paths: log.info(f'wrote {p}')
     for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
-    log.info('held-out protein loss = within + leak:\n' + pb.round(4).to_string())
 
 def _stage_binding(runs):
-    from omnibiote_nb.binding import run_binding, plot_binding, paper_table
-    from omnibiote_nb.pretrain import ladder_runs
-    res = run_binding(ladder_runs(runs), runs/'binding'/'cpu', preset='cpu', resume=True)
+    from omnibiote_nb.binding import run_binding, plot_binding, paper_table, ladder_checkpoints, conclusions
+    from omnibiote_nb.core import figures_dir, write_csv, atomic_write
+    ckpts, controls = ladder_checkpoints(runs)
+    res = run_binding(ckpts, runs/'binding'/'cpu', preset='cpu', resume=True, random_init=controls)
     for p in plot_binding(res): log.info(f'wrote {p}')
-    log.info('\n' + paper_table(res).to_string())
+    write_csv(figures_dir()/'pronab_folds.csv', res.drop(columns='seconds'))   # per fold: what the conclusions are read from
+    text = conclusions(res)
+    with atomic_write(figures_dir()/'pronab_conclusions.md', 'w') as f: f.write(text + '\n')
+    log.info('\n' + paper_table(res).to_string() + '\n' + text)
 
 JASPAR_CPU_PROFILES = 64  # CPU scale: a seeded sample of the held-out profiles (10 folds x 3 sizes x 4 rates x 9 sites each)
 
@@ -203,19 +204,35 @@ STAGES = [('verify', _stage_verify), ('tokenizers', _stage_tokenizers), ('shards
           ('binding', _stage_binding), ('jaspar', _stage_jaspar)]
 
 # %% ../nbs/90_cli.ipynb #02276211
-def reproduce(runs=None, stages=None):
-    "Run every stage (or those named) into `runs`, skipping stages already done."
-    runs = Path(runs or runs_dir()); runs.mkdir(parents=True, exist_ok=True)
+def reproduce(runs=None, stages=None, only=None):
+    "Run every stage (or those named) into `runs`, skipping stages already done; `only` reruns one stage even if done."
+    from omnibiote_nb.core import reproducing
+    names = [n for n, _ in STAGES]
+    if only is not None and only not in names: raise OmniError(f'no stage {only!r}; the stages are {", ".join(names)}')
+    runs = Path(runs or runs_dir())
+    runs.mkdir(parents=True, exist_ok=True)
     done_file = runs/'stages.json'
     done = json.loads(done_file.read_text()) if done_file.exists() else {}
-    for name, fn in STAGES:
-        if stages and name not in stages: continue
-        if name in done: log.info(f'stage {name}: done earlier ({done[name]["seconds"]} s), skipped'); continue
-        log.info(f'stage {name}: starting'); t0 = time.time()
-        fn(runs)
-        done[name] = {'seconds': round(time.time() - t0, 1), 'finished': time.strftime('%Y-%m-%d %H:%M:%S')}
-        write_json(done_file, done)
-        log.info(f'stage {name}: done in {done[name]["seconds"]} s')
+    if only: done.pop(only, None)
+    with reproducing():   # the only place that writes into figures/
+        for name, fn in STAGES:
+            if (stages and name not in stages) or (only and name != only): continue
+            if name in done:
+                log.info(f'stage {name}: done earlier ({done[name]["seconds"]} s), skipped')
+                continue
+            log.info(f'stage {name}: starting')
+            t0 = time.time()
+            fn(runs)
+            done[name] = {'seconds': round(time.time() - t0, 1), 'finished': time.strftime('%Y-%m-%d %H:%M:%S')}
+            write_json(done_file, done)
+            log.info(f'stage {name}: done in {done[name]["seconds"]} s')
+    print(stage_table(done))
     return done
 
-def _reproduce(a): reproduce(a.runs)
+def stage_table(done) -> str:
+    "The stages' wall times (from `stages.json`) as a table, in the order they run."
+    rows = [f'{n:<16} {done[n]["seconds"]:>9.1f} s  {done[n]["finished"]}' for n, _ in STAGES if n in done]
+    total = sum(done[n]['seconds'] for n, _ in STAGES if n in done)
+    return '\n'.join([f'{"stage":<16} {"wall time":>11}  finished'] + rows + [f'{"total":<16} {total:>9.1f} s'])
+
+def _reproduce(a): reproduce(a.runs, only=a.only)

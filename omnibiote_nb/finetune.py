@@ -14,30 +14,45 @@ from .core import OmniError, IN_TEST, atomic_write, write_json, log
 from .model import OmniBioTE, OmniBioTEConfig, preset
 
 # %% auto #0
-__all__ = ['Finetuner', 'fit_scaling', 'destandardise', 'pad', 'collate', 'length_batches', 'micro_batches', 'FinetuneConfig',
-           'param_groups', 'schedule', 'loss_sum', 'finetune', 'predict', 'save_finetuned', 'load_finetuned']
+__all__ = ['POOLS', 'pool_states', 'Finetuner', 'fit_scaling', 'destandardise', 'pad', 'collate', 'length_batches',
+           'micro_batches', 'FinetuneConfig', 'param_groups', 'schedule', 'loss_sum', 'finetune', 'predict',
+           'save_finetuned', 'load_finetuned', 'pooled_features', 'tokenizer_pad_id', 'random_like', 'paired_contrast',
+           'contrast_line']
 
-# %% ../nbs/06_finetune.ipynb #f7d3a3d6
+# %% ../nbs/06_finetune.ipynb #bcf8ba20
+POOLS = ('first', 'mean')
+
+def pool_states(h, doc_ids, pool='first'):
+    "One vector per input of the states `h` (B, T, C): the first token's, or the mean over tokens with `doc_ids` >= 0."
+    if pool == 'first': return h[:, 0]
+    keep = (doc_ids >= 0).unsqueeze(-1).to(h.dtype)
+    return (h * keep).sum(1) / keep.sum(1).clamp_min(1)
+
+# %% ../nbs/06_finetune.ipynb #5d7b5e72
 class Finetuner(nn.Module):
-    "Backbone(s) + zero-initialised linear head on the first token (concatenated over backbones) or on every token."
-    def __init__(self, backbones, n_out=1, per_token=False, loss='mse', pad_id=1, base_width=1024):
+    "Backbone(s) + zero-initialised linear head on the first token or the mean of the tokens (concatenated over backbones), or on every token."
+    def __init__(self, backbones, n_out=1, per_token=False, loss='mse', pad_id=1, base_width=1024, pool='first'):
         super().__init__()
         if loss not in ('mse', 'ce', 'bce'): raise OmniError(f"loss {loss!r}: use 'mse', 'ce' or 'bce'")
+        if pool not in POOLS: raise OmniError(f"pool {pool!r}: use 'first' (the paper's) or 'mean'")
         if per_token and len(backbones) != 1: raise OmniError('a per-token head needs exactly one backbone')
         self.backbones = nn.ModuleList(backbones)
         for b in self.backbones: b.lm_head.requires_grad_(False)
         width = sum(b.config.n_embd for b in self.backbones)
         self.head = nn.Linear(width, n_out)
-        nn.init.zeros_(self.head.weight); nn.init.zeros_(self.head.bias)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
         self.base_width = base_width
         self.scale = base_width / max(b.config.n_embd for b in self.backbones)
-        self.n_out, self.per_token, self.loss_kind, self.pad_id = n_out, per_token, loss, pad_id
-        self.register_buffer('y_mean', torch.zeros(n_out)); self.register_buffer('y_std', torch.ones(n_out))
+        self.n_out, self.per_token, self.loss_kind, self.pad_id, self.pool = n_out, per_token, loss, pad_id, pool
+        self.register_buffer('y_mean', torch.zeros(n_out))
+        self.register_buffer('y_std', torch.ones(n_out))
 
     def forward(self, inputs):
         "Head output in standardised units: (B, n_out), or (B, T, n_out) per token; `inputs` = [(idx, doc_ids)] per backbone."
         hs = [b(idx, doc_ids=doc) for b, (idx, doc) in zip(self.backbones, inputs)]
-        feats = hs[0] if self.per_token else torch.cat([h[:, 0] for h in hs], -1)
+        if self.per_token: return self.head(hs[0]) * self.scale
+        feats = torch.cat([pool_states(h, doc, self.pool) for h, (_, doc) in zip(hs, inputs)], -1)
         return self.head(feats) * self.scale
 
 # %% ../nbs/06_finetune.ipynb #272e6636
@@ -200,7 +215,7 @@ def predict(model, xs, cfg: FinetuneConfig | None = None) -> np.ndarray | list:
     res = np.stack(res) if res else np.zeros((0, getattr(model, 'n_out', 1)), np.float32)
     return res[:, 0] if res.shape[1] == 1 and model.loss_kind == 'mse' else res
 
-# %% ../nbs/06_finetune.ipynb #b531b24e
+# %% ../nbs/06_finetune.ipynb #3be7fb2b
 def save_finetuned(model: Finetuner, path, meta: dict | None = None):
     "Write a fine-tuned model into the folder `path`."
     path = Path(path)
@@ -208,7 +223,7 @@ def save_finetuned(model: Finetuner, path, meta: dict | None = None):
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items() if not k.startswith('backbones.')}
     with atomic_write(path/'head.safetensors') as f: f.write(st_save(tensors))
     write_json(path/'finetune.json', dict(n_backbones=len(model.backbones), n_out=model.n_out, per_token=model.per_token,
-               loss=model.loss_kind, pad_id=model.pad_id, base_width=model.base_width, y_mean=model.y_mean.tolist(), y_std=model.y_std.tolist(), meta=meta or {}))
+               loss=model.loss_kind, pad_id=model.pad_id, base_width=model.base_width, pool=model.pool, y_mean=model.y_mean.tolist(), y_std=model.y_std.tolist(), meta=meta or {}))
     return path
 
 def load_finetuned(path, device='cpu') -> tuple[Finetuner, dict]:
@@ -217,8 +232,57 @@ def load_finetuned(path, device='cpu') -> tuple[Finetuner, dict]:
     if not (path/'finetune.json').exists(): raise OmniError(f'{path/"finetune.json"}: missing; not a fine-tuned model folder')
     j = json.loads((path/'finetune.json').read_text())
     m = Finetuner([OmniBioTE.load(path/f'backbone{k}') for k in range(j['n_backbones'])], j['n_out'], j['per_token'], j['loss'], j['pad_id'],
-                  j['base_width'])
+                  j['base_width'], j.get('pool', 'first'))
     missing, unexpected = m.load_state_dict(st_load(path/'head.safetensors'), strict=False)
     if unexpected or [k for k in missing if not k.startswith('backbones.')]:
         raise OmniError(f'{path/"head.safetensors"}: does not fit finetune.json')
     return m.to(device).eval(), j['meta']
+
+# %% ../nbs/06_finetune.ipynb #f73a9151
+@torch.no_grad()
+def pooled_features(backbone, xs, pool='mean', max_tokens=65536, device='cpu') -> np.ndarray:
+    "The frozen `backbone`'s pooled state of each input `xs` (1-d token arrays): (N, width) float32."
+    was_training = backbone.training
+    backbone.to(device).eval()
+    pad_id = tokenizer_pad_id(backbone)
+    lengths = np.array([len(x) for x in xs])
+    out = np.zeros((len(xs), backbone.config.n_embd), np.float32)
+    for b in length_batches(lengths, max(1, max_tokens // max(1, int(lengths.max(initial=1))))):
+        idx, doc = pad([xs[i] for i in b], pad_id)
+        h = backbone(idx.to(device), doc_ids=doc.to(device))
+        out[b] = pool_states(h, doc.to(device), pool).float().cpu().numpy()
+    backbone.train(was_training)
+    return out
+
+def tokenizer_pad_id(backbone) -> int:
+    "The padding id of the tokenizer a backbone carries (1, the project's, when it carries none)."
+    tok = getattr(backbone, 'tokenizer', None)
+    return tok.pad_id if tok is not None else 1
+
+def random_like(backbone, seed=0) -> OmniBioTE:
+    "The same architecture (config, and tokenizer when it carries one), freshly initialised from `seed`."
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = OmniBioTE(backbone.config)
+    if getattr(backbone, 'tokenizer', None) is not None: fresh.tokenizer = backbone.tokenizer
+    return fresh
+
+# %% ../nbs/06_finetune.ipynb #8978bcd5
+def paired_contrast(results, a, b, metric, higher_is_better=True) -> dict:
+    "Model `a` minus model `b` in `metric` over the folds both have: mean, SEM of the paired differences, their ratio."
+    x = results[results.model == a].groupby('fold')[metric].mean()
+    y = results[results.model == b].groupby('fold')[metric].mean()
+    d = (x - y).dropna()
+    sem = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float('nan')
+    diff = float(d.mean()) if len(d) else float('nan')
+    n_se = diff / sem if sem > 0 else float('nan')
+    better = n_se if higher_is_better else -n_se
+    return dict(a=a, b=b, metric=metric, a_mean=float(x.mean()), b_mean=float(y.mean()), diff=diff, sem=sem, n_se=n_se,
+                folds=len(d), verdict='ahead' if better >= 2 else 'behind' if better <= -2 else 'level')
+
+def contrast_line(c) -> str:
+    "One sentence for a `paired_contrast`: who is ahead, by how much, in how many standard errors."
+    if not c['folds']: return f"{c['a']} and {c['b']} share no fold."
+    how = {'ahead': 'is ahead of', 'behind': 'is behind', 'level': 'is level with'}[c['verdict']]
+    return (f"{c['a']} ({c['a_mean']:.3f}) {how} {c['b']} ({c['b_mean']:.3f}) in {c['metric']}: "
+            f"difference {c['diff']:+.3f} +- {c['sem']:.3f} over {c['folds']} folds ({c['n_se']:+.1f} SE).")

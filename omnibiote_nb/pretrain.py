@@ -19,12 +19,12 @@ from .model import OmniBioTE, OmniBioTEConfig, Block, preset as model_preset, fl
 from .tokenizers import load_tokenizer, save_tokenizer
 
 # %% auto #0
-__all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER', 'CONTROLS', 'COLORS', 'SETTINGS', 'LONGER',
-           'FIGURES', 'TOKENS', 'read_index', 'Shards', 'Plan', 'pack', 'build_window', 'mask_window', 'Stream',
-           'collate', 'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM',
-           'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts',
-           'add_one_logp', 'unigram_logp', 'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run',
-           'ladder_runs', 'longer_run', 'figure_runs', 'ladder_table', 'plot_ladder', 'protein_breakdown',
+__all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER', 'LARGEST', 'CONTROLS', 'COLORS', 'FIGURES',
+           'TOKENS', 'GOAL', 'read_index', 'Shards', 'Plan', 'pack', 'build_window', 'mask_window', 'Stream', 'collate',
+           'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO',
+           'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts', 'add_one_logp', 'unigram_logp',
+           'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'figure_runs',
+           'ladder_table', 'plot_ladder', 'learned', 'ladder_conclusions', 'protein_breakdown',
            'plot_protein_breakdown']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
@@ -395,7 +395,7 @@ def read_metrics(run) -> dict:
 # %% ../nbs/05_pretrain.ipynb #2d3f22db
 TRAIN_PRESETS = {  # model preset, tokenizer (None: any), window, batch (windows per step), tokens, lr, warmup tokens, ckpt/val every
     'tiny':   dict(model='tiny',   tokenizer=None, window=64,  batch=8,  tokens=64 * 8 * 12, lr=0.05, warmup=64 * 8, every=4),
-    **{f'cpu-{n}': dict(model=f'cpu-{n}', tokenizer=None, window=256, batch=16, tokens=2_000_000, lr=0.03, warmup=100_000,
+    **{f'cpu-{n}': dict(model=f'cpu-{n}', tokenizer=None, window=256, batch=32, tokens=8_000_000, lr=0.01, warmup=400_000,
                         every=100) for n in (2, 3, 4)},   # the ladder `make reproduce` trains: same tokens, growing size
     'cpu-6':  dict(model='cpu-6', tokenizer=None, window=512, batch=32, tokens=8_000_000, lr=0.01, warmup=400_000, every=50),
 }
@@ -605,34 +605,35 @@ def plot_run(run, name=None) -> list:
                        name or f'pretrain_{run.name}')
 
 # %% ../nbs/05_pretrain.ipynb #dff9fd85
-LADDER = ('cpu-2', 'cpu-3', 'cpu-4')
+LADDER = {  # the runs `make reproduce` trains, each on its preset's 8M tokens: name -> (size, setting, tokenizer)
+    'cpu-2-multi-char': ('cpu-2', 'multi', 'char'),
+    'cpu-3-multi-char': ('cpu-3', 'multi', 'char'),
+    'cpu-3-nuc-char':   ('cpu-3', 'nuc', 'char'),
+    'cpu-3-prot-char':  ('cpu-3', 'prot', 'char'),
+    'cpu-2-multi':      ('cpu-2', 'multi', 'bpe'),
+}
+LARGEST = 'cpu-3-multi-char'   # the largest multi-omic run: its loss curves are drawn
 CONTROLS = {'multi': 'OmniBioTE', 'nuc': 'NucBioTE', 'prot': 'ProtBioTE'}
 COLORS = {'OmniBioTE': 'C0', 'NucBioTE': 'C1', 'ProtBioTE': 'C2'}
-
-SETTINGS = {'bpe': tuple(CONTROLS), 'char': ('multi',)}   # the settings each tokenizer's ladder trains
-LONGER = {'bpe': dict(name='cpu-2-prot-20M', size='cpu-2', modality='prot', tokens=20_000_000),
-          'char': dict(name='cpu-2-multi-char-10M', size='cpu-2', modality='multi', tokens=10_000_000)}
-FIGURES = {'bpe': 'pretrain_ladder', 'char': 'pretrain_ladder_char'}
+FIGURES = {'char': 'pretrain_ladder_char', 'bpe': 'pretrain_ladder'}
 TOKENS = {'bpe': 'BPE', 'char': 'per-residue'}
 
-def ladder_runs(runs=None, tokenizer='bpe') -> dict:
-    "Run folders of the CPU ladder on `tokenizer`'s shards under `runs`: {size: {setting: folder}}."
-    end = '' if tokenizer == 'bpe' else f'-{tokenizer}'
-    return {size: {m: Path(runs or runs_dir())/'pretrain'/f'{size}-{m}{end}' for m in SETTINGS[tokenizer]} for size in LADDER}
+def ladder_runs(runs=None, tokenizer='char') -> dict:
+    "Run folders of the ladder's runs on `tokenizer`'s shards under `runs`: {size: {setting: folder}}."
+    out = {}
+    for name, (size, setting, tok) in LADDER.items():
+        if tok == tokenizer: out.setdefault(size, {})[setting] = Path(runs or runs_dir())/'pretrain'/name
+    return out
 
-def longer_run(runs=None, tokenizer='bpe') -> Path:
-    "Run folder of `tokenizer`'s `LONGER` run under `runs`."
-    return Path(runs or runs_dir())/'pretrain'/LONGER[tokenizer]['name']
-
-def figure_runs(runs=None, tokenizer='bpe') -> list[str]:
-    "Names of the runs `tokenizer`'s ladder figure shows: its ladder and its `LONGER` run."
-    return [f.name for d in ladder_runs(runs, tokenizer).values() for f in d.values()] + [longer_run(runs, tokenizer).name]
+def figure_runs(tokenizer='char') -> list[str]:
+    "Names of the ladder runs on `tokenizer`'s shards, which its ladder figure shows."
+    return [name for name, (_, _, tok) in LADDER.items() if tok == tokenizer]
 
 def ladder_table(runs=None) -> 'pd.DataFrame':
     "One row per finished pretraining run and held-out modality: FLOPs, tokens, and its `held_out_breakdown`."
     import pandas as pd
     rows = []
-    for run in sorted(Path(runs or runs_dir()).glob('pretrain/*/summary.json')):
+    for run in sorted(Path(runs or runs_dir()).glob('pretrain/*/summary.json')):   # every finished run: the ladder and any other
         s, summ = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text())
         net = OmniBioTE.load(run.parent/'model').eval()
         seen = seen_counts(s['data'], s['modality'], s['window'], s['seed'], summ['steps'] * s['batch'])   # what it trained on
@@ -661,17 +662,59 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
     fig.tight_layout()
     return save_figure(fig, df, name)
 
+# %% ../nbs/05_pretrain.ipynb #5185bf95
+GOAL = dict(margin=0.1, n_se=5)   # nats below the unigram of the same masked tokens, and paired standard errors
+
+def learned(lt) -> 'pd.DataFrame':
+    "Per run and modality of `ladder_table` `lt`: margin below the unigram (nats, SE), context gain (nats, SE), goals met."
+    d = lt.assign(margin=lt.unigram - lt.val_loss)
+    d['margin_se'] = d.margin / d.se
+    d['context_n_se'] = d.context_gain / d.context_se
+    d['goal_margin'] = d.margin >= GOAL['margin']
+    d['goal_se'] = d.margin_se >= GOAL['n_se']
+    d['goal_context'] = d.context_gain > 0
+    d['goal'] = d.goal_margin & d.goal_se & d.goal_context
+    cols = ['run', 'model', 'tokenizer', 'preset', 'modality', 'tokens', 'flops', 'val_loss', 'unigram', 'margin', 'se', 'margin_se',
+            'context_gain', 'context_se', 'context_n_se', 'goal_margin', 'goal_se', 'goal_context', 'goal']
+    return d[cols].reset_index(drop=True)
+
+def _margin_gap(d, a, b, m) -> str:
+    "Run `a` against run `b` on modality `m`: the difference of their margins, with the SEs in quadrature."
+    ra = d[(d.run == a) & (d.modality == m)]
+    rb = d[(d.run == b) & (d.modality == m)]
+    if not len(ra) or not len(rb): return ''
+    ra, rb = ra.iloc[0], rb.iloc[0]
+    gap, se = ra.margin - rb.margin, math.hypot(ra.se, rb.se)
+    how = 'better than' if gap >= 2 * se else 'worse than' if gap <= -2 * se else 'level with'
+    return f'{a} is {how} {b} on held-out {m}: margins {ra.margin:+.4f} and {rb.margin:+.4f} nats, difference {gap:+.4f} +- {se:.4f}.'
+
+def ladder_conclusions(lt) -> str:
+    "Markdown: which ladder runs meet `GOAL`, and the ladder's contrasts, read from `ladder_table` rows."
+    d = learned(lt[lt.run.isin(LADDER)])
+    lines = []
+    for r in d.itertuples():
+        met = 'meets the goal' if r.goal else 'does not meet the goal (' + ', '.join(
+            k for k, ok in (('margin', r.goal_margin), ('SE', r.goal_se), ('context', r.goal_context)) if not ok) + ')'
+        lines.append(f'- {r.run} ({r.model}, {TOKENS[r.tokenizer]}, {r.tokens / 1e6:.0f}M tokens), held-out {r.modality}: '
+                     f'{r.margin:+.4f} +- {r.se:.4f} nats below the unigram ({r.margin_se:.1f} SE), context gain '
+                     f'{r.context_gain:+.4f} +- {r.context_se:.4f}: {met}.')
+    for a, b, m in (('cpu-3-multi-char', 'cpu-3-prot-char', 'prot'), ('cpu-3-multi-char', 'cpu-3-nuc-char', 'nuc'),
+                    ('cpu-3-multi-char', 'cpu-2-multi-char', 'prot'), ('cpu-3-multi-char', 'cpu-2-multi-char', 'nuc')):
+        line = _margin_gap(d, a, b, m)
+        if line: lines.append('- ' + line)
+    return '\n'.join(lines)
+
 # %% ../nbs/05_pretrain.ipynb #96fc345c
 def protein_breakdown(lt, runs=None) -> 'pd.DataFrame':
     "The rows of `ladder_table` `lt` for the protein loss of the ladder's OmniBioTE and ProtBioTE runs."
-    names = [r[m].name for r in ladder_runs(runs).values() for m in ('multi', 'prot')]
+    names = [name for name, (_, setting, _) in LADDER.items() if setting in ('multi', 'prot')]
     return lt[(lt.modality == 'prot') & lt.run.isin(names)].reset_index(drop=True)
 
 def plot_protein_breakdown(df, name='pretrain_protein_breakdown') -> list:
     "Each run's held-out protein loss above the unigram baseline, stacked as `within` excess and `leak`."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    lab = df.model + ' ' + df.preset
+    lab = df.model + ' ' + df.preset + ' ' + df.tokenizer.map(TOKENS)
     ax.bar(lab, df.within - df.unigram, color='C2', label='within - unigram (protein ids only)')
     ax.bar(lab, df.leak, bottom=(df.within - df.unigram).clip(lower=0), color='C1', label='leak (mass on nucleotide ids)')
     ax.axhline(0, c='grey', lw=0.8)
