@@ -15,7 +15,8 @@ __all__ = ['JASPAR_COLUMNS', 'FILTER', 'STEPS', 'DBD_COLUMNS', 'BASES', 'RATES',
            'scores_vs', 'verdicts', 'filter_counts', 'stored_best', 'dbd_hits', 'build_filter', 'load_filter',
            'load_dbd', 'check_filter', 'pfm_matrix', 'consensus', 'revcomp', 'mutate', 'mutants', 'mutant_table',
            'profiles', 'kept_residues', 'best_window', 'protein_window', 'site_input', 'windows', 'crop_table',
-           'crop_summary', 'specificity', 'summarise', 'figure_3c', 'run_jaspar', 'binding_models']
+           'crop_summary', 'crop_figure', 'specificity', 'summarise', 'figure_3c', 'run_jaspar', 'binding_models',
+           'data_figures']
 
 # %% ../nbs/13_jaspar.ipynb #0c35b60e
 JASPAR_COLUMNS = ['matrix_id', 'name', 'tax_group', 'uniprot_accs', 'n_chains', 'all_seqs_present', 'motif_len', 'consensus', 'protein_seqs']
@@ -300,6 +301,19 @@ def crop_summary(t) -> dict:
             **{f'DBD fully kept, {c}': int((known[f'dbd_kept_{c}'] >= 1).sum()) for c in CROPS},
             **{f'mean DBD fraction kept, {c}': known[f'dbd_kept_{c}'].mean() for c in CROPS}}
 
+# %% ../nbs/13_jaspar.ipynb #adcc8a36
+def crop_figure(max_tokens=128, max_na=32, profs=None, name='jaspar_crop') -> list[Path]:
+    "Fraction of each factor cut off and of its DNA-binding domains inside a `max_tokens`-token per-residue input, per crop; the per-factor table as its CSV."
+    import matplotlib.pyplot as plt
+    from omnibiote_nb.tokenizers import CharTokenizer
+    t = crop_table(CharTokenizer(), profiles() if profs is None else profs, max_tokens, max_na)
+    fig, axs = plt.subplots(1, 2, figsize=(9, 3))
+    axs[0].hist(t.frac_cut, bins=np.linspace(0, 1, 21)); axs[0].set(xlabel='fraction of the protein cut off', ylabel='factors')
+    for c in CROPS: axs[1].hist(t[f'dbd_kept_{c}'].dropna(), bins=np.linspace(0, 1, 21), alpha=0.6, label=f"crop '{c}'")
+    axs[1].set(xlabel='fraction of the Pfam DNA-binding domains in the input', ylabel='factors'); axs[1].legend(fontsize=7)
+    fig.suptitle(f"JASPAR factors, per-residue tokens, {max_tokens}-token input", fontsize=9); fig.tight_layout()
+    return save_figure(fig, t, name)
+
 # %% ../nbs/13_jaspar.ipynb #a3008e45
 def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu', crop='dbd') -> pd.DataFrame:
     "ΔΔG for each fold's model (a folder or a loaded model), profile, rate and mutant; the protein cropped as `crop` says (one window per profile)."
@@ -377,3 +391,9 @@ def binding_models(binding_dir) -> dict:
         if missing := [f for f in folds if not (f/'finetune.json').exists()]: raise OmniError(f'{missing[0]}: fold model missing (run_binding with save_models=True)')
         out[name] = dict(folds=folds, flops=float(g.flops.iloc[0]))
     return out
+
+# %% ../nbs/13_jaspar.ipynb #95dff8d1
+def data_figures() -> list[Path]:
+    "Every figure drawn from bundled data only (homology scores, threshold sweep, BPE pieces, contact distances, JASPAR crop); the paths written."
+    from omnibiote_nb import tokenizers, structures
+    return pronab.homology_figures() + tokenizers.piece_figure() + structures.contact_figure() + crop_figure()

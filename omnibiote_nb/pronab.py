@@ -7,13 +7,14 @@ from __future__ import annotations
 import gzip, hashlib, json, multiprocessing as mp, queue, time
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import OmniError, IN_TEST, atomic_write, write_json, file_hash, bundled, data_dir, figures_dir
+from .core import OmniError, IN_TEST, atomic_write, write_json, file_hash, bundled, data_dir, figures_dir, save_figure
 
 # %% auto #0
 __all__ = ['AA20', 'BASES', 'COLUMNS', 'GAP_OPEN', 'GAP_EXTEND', 'HOMOLOGY', 'THRESHOLD', 'PAIR_MIN', 'BIN', 'SWEEP',
            'PAPER_ALWAYS_TRAIN', 'protein_id', 'load_pronab', 'aligner', 'similarity', 'all_scores', 'normalise',
            'homology_tables', 'always_train', 'make_folds', 'fold_indices', 'check_folds', 'build_homology',
-           'load_homology', 'folds_at', 'threshold_sweep', 'protein_organisms', 'compare_tested']
+           'load_homology', 'homology_figure', 'folds_at', 'threshold_sweep', 'sweep_figure', 'homology_figures',
+           'protein_organisms', 'compare_tested']
 
 # %% ../nbs/10_pronab.ipynb #e67f1a5c
 AA20, BASES = frozenset('ACDEFGHIKLMNPQRSTVWY'), frozenset('ACGTU')
@@ -198,6 +199,19 @@ def load_homology(root=None) -> dict:
     "The bundled homology tables: `proteins`, `pairs`, `hist` and `folds`."
     return {k: _read_tsv(bundled(HOMOLOGY, f, root)) for k, f in zip(('proteins', 'pairs', 'hist', 'folds'), _FILES)}
 
+# %% ../nbs/10_pronab.ipynb #dc1a8cd4
+def homology_figure(hist=None, name='pronab_homology_scores') -> list[Path]:
+    "Histogram of pairwise and identical-sequence scores (the bundled `score_hist.tsv` by default), with the threshold; through `save_figure`."
+    import matplotlib.pyplot as plt
+    hist = load_homology()['hist'] if hist is None else hist
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for col, colour, label in [('pairs', 'tab:blue', 'pairs of distinct proteins'), ('identical', 'tab:orange', 'identical sequences')]:
+        ax.bar(hist.bin_left, hist[col], width=BIN, align='edge', color=colour, alpha=0.8, label=label)
+    ax.axvline(THRESHOLD, color='k', ls='--', lw=1, label=f'always-train threshold {THRESHOLD}')
+    ax.set_yscale('log'); ax.set_xlabel('normalised BLOSUM62 alignment score (per residue)'); ax.set_ylabel('count')
+    ax.legend(fontsize=8); fig.tight_layout()
+    return save_figure(fig, hist, name)
+
 # %% ../nbs/10_pronab.ipynb #85946160
 SWEEP = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.1, 5.2, 5.3)
 PAPER_ALWAYS_TRAIN = dict(proteins=13, records=232)  # the paper's §4.3.1
@@ -223,6 +237,24 @@ def threshold_sweep(df, thresholds=SWEEP, n_folds=10, seed=0, pairs=None) -> pd.
                          **{f'test_proteins_{k}': v for k, v in prot.items()}, **{f'test_records_{k}': v for k, v in rec.items()},
                          leaks=len(check_folds(df, folds, pairs, n_folds, t))))
     return pd.DataFrame(rows)
+
+# %% ../nbs/10_pronab.ipynb #6119c8ed
+def sweep_figure(sweep=None, name='pronab_threshold_sweep') -> list[Path]:
+    "Always-train records against the threshold (`threshold_sweep` on the bundled data by default), the paper's count and the threshold used."
+    import matplotlib.pyplot as plt
+    sweep = threshold_sweep(load_pronab()) if sweep is None else sweep
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    ax.plot(sweep.threshold, sweep.always_train_records, 'o-', label='always-train records (ours)')
+    ax.axhline(PAPER_ALWAYS_TRAIN['records'], color='tab:red', ls=':', label=f"paper: {PAPER_ALWAYS_TRAIN['proteins']} proteins, {PAPER_ALWAYS_TRAIN['records']} records")
+    ax.axvline(THRESHOLD, color='k', ls='--', lw=1, label=f'threshold used ({THRESHOLD})')
+    for r in sweep.itertuples(): ax.annotate(r.always_train_proteins, (r.threshold, r.always_train_records), fontsize=7, xytext=(2, 4), textcoords='offset points')
+    ax.set(xlabel='always-train threshold (normalised BLOSUM62 score)', ylabel='records always in training', yscale='log')
+    ax.legend(fontsize=7); fig.tight_layout()
+    return save_figure(fig, sweep, name)
+
+def homology_figures() -> list[Path]:
+    "Both figures of this notebook from the bundled data: the score histogram and the threshold sweep."
+    return homology_figure() + sweep_figure()
 
 # %% ../nbs/10_pronab.ipynb #2e411668
 def protein_organisms(path=None) -> pd.Series:

@@ -10,11 +10,11 @@ import numpy as np, pandas as pd
 from scipy.spatial import cKDTree
 from Bio.PDB import PDBParser
 from Bio.Data.PDBData import protein_letters_3to1_extended, nucleic_letters_3to1, nucleic_letters_3to1_extended
-from .core import OmniError, bundled, figures_dir, IN_TEST, log
+from .core import OmniError, bundled, figures_dir, save_figure, IN_TEST, log
 
 # %% auto #0
 __all__ = ['AA3', 'NUC3', 'CONTACT_THRESHOLDS', 'read_structure', 'protein_residues', 'nucleotides', 'chain_kinds',
-           'contact_labels', 'min_distances']
+           'contact_labels', 'min_distances', 'load_min_distances', 'contact_ratios', 'contact_figure']
 
 # %% ../nbs/12_structures.ipynb #22301991
 def _mend_insertion_codes(lines, name):
@@ -115,3 +115,26 @@ def min_distances(path, protein_chain=None, na_chains=None, nucleotides_only=Tru
     df = df.assign(**contact_labels(df.min_distance, thresholds))
     df.attrs['na_chains'] = {c: kinds[c] for c in na_chains}
     return df
+
+# %% ../nbs/12_structures.ipynb #fddd99b3
+def load_min_distances(root=None) -> pd.DataFrame:
+    "The bundled per-residue distances to the nearest nucleotide of every complex (`min_distances.tsv.gz`)."
+    return pd.read_csv(bundled('protein_na_complexes', 'min_distances.tsv.gz', root), sep='\t', dtype={'resid': str})
+
+def contact_ratios(md, thresholds=CONTACT_THRESHOLDS) -> pd.DataFrame:
+    "Per threshold (Å): residues within it of a nucleotide (`positives`) and the positive-to-negative ratio."
+    d = md.min_distance
+    return pd.DataFrame([dict(threshold=t, positives=int((d <= t).sum()), negatives=int((d > t).sum()),
+                              pos_neg=(d <= t).sum() / (d > t).sum()) for t in thresholds])
+
+# %% ../nbs/12_structures.ipynb #36372151
+def contact_figure(md=None, name='contact_distances') -> list[Path]:
+    "Histogram of the distance to the nearest nucleotide (the bundled `min_distances.tsv.gz` by default); the ratios as its CSV, through `save_figure`."
+    import matplotlib.pyplot as plt
+    md = load_min_distances() if md is None else md; ratios = contact_ratios(md)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(md.min_distance.clip(upper=40), bins=np.arange(0, 40.5, 0.5), color='0.4')
+    for r, c in zip(ratios.itertuples(), ['C3', 'C1', 'C2']): ax.axvline(r.threshold, color=c, ls='--', label=f'{r.threshold:g} Å: {r.pos_neg:.2f} pos/neg')
+    ax.set(xlabel='distance to nearest nucleotide (Å, clipped at 40)', ylabel='protein residues', title=f'{md.complex_id.nunique()} PDB protein–NA complexes')
+    ax.legend(); fig.tight_layout()
+    return save_figure(fig, ratios, name)

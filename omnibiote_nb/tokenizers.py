@@ -15,7 +15,8 @@ from .data import NUC, AA, TAGS, PROTEIN, genbank_files, protein_files, read_rec
 # %% auto #0
 __all__ = ['SPECIALS', 'UNK', 'PAD', 'MASK', 'EOS', 'TAG_NAMES', 'TAG_PIECES', 'CHAR_VOCAB', 'NUC_TABLE', 'AA_TABLE', 'N_META',
            'BPE_DIR', 'Tokenizer', 'CharTokenizer', 'BPETokenizer', 'sample_chunks', 'trainer_spec', 'train_bpe',
-           'corpus', 'train', 'save_tokenizer', 'load_tokenizer', 'piece_stats', 'plot_piece_stats']
+           'corpus', 'train', 'save_tokenizer', 'load_tokenizer', 'piece_stats', 'plot_piece_stats', 'heldout_records',
+           'piece_figure']
 
 # %% ../nbs/02_tokenizers.ipynb #343aba24
 SPECIALS = ['<unk>', '<pad>', '<mask>', '<eos>']
@@ -321,3 +322,11 @@ def plot_piece_stats(df, name='tokenizers_bpe_pieces') -> list[Path]:
         ax.set_xlabel('piece length (residues)'); ax.set_ylabel(f'fraction of {what}'); ax.legend()
     fig.suptitle('BPE pieces: 2,048 per modality (Methods 4.1)'); fig.tight_layout()
     return save_figure(fig, df, name)
+
+def heldout_records(root=None) -> list:
+    "The validation and test records of the bundled corpus, nucleotides first."
+    return [r for m in ('nuc', 'prot') for r in corpus(m, None, root) if split_of(r.seq) != 'train']
+
+def piece_figure(name='tokenizers_bpe_pieces') -> list[Path]:
+    "`plot_piece_stats` of the shipped BPE models on the held-out records of the bundled corpus."
+    return plot_piece_stats(piece_stats(BPETokenizer.load(), heldout_records()), name)

@@ -54,6 +54,15 @@ def draw_everything(tmp: Path) -> list[Path]:
     paths += tokenizers.plot_piece_stats(pieces)
     return [Path(p) for p in paths]
 
+DATA_FIGURES = {'pronab_homology_scores', 'pronab_threshold_sweep', 'tokenizers_bpe_pieces', 'contact_distances', 'jaspar_crop'}
+
+def draw_data_figures() -> list[Path]:
+    "The figures drawn from bundled data alone, through the one function a reproduce stage calls, and each on its own."
+    from omnibiote_nb import jaspar
+    paths = jaspar.data_figures()
+    assert {p.stem for p in paths} == DATA_FIGURES and len(paths) == 3 * len(DATA_FIGURES), paths
+    return paths
+
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
     monkeypatch.setenv('OMNIBIOTE_RUNS', str(tmp_path/'runs'))
@@ -68,6 +77,15 @@ def test_figure_functions_leave_figures_untouched(runs, tmp_path):
     assert hashes(FIGURES) == before  # byte for byte, and no file added or removed
     assert len(paths) >= 20 and all(p.exists() and p.parent == runs/'figures' for p in paths), paths
     assert {'figure_3c.png', 'fig3a_pronab_pearson.pdf', 'pretrain_ladder.csv', 'table_pronab.csv'} <= {p.name for p in paths}
+
+def test_data_figures_leave_figures_untouched(runs):
+    "pronab.homology_figures, tokenizers.piece_figure, structures.contact_figure, jaspar.crop_figure (all through jaspar.data_figures), outside reproducing()."
+    before = hashes(FIGURES)
+    assert figures_dir() == runs/'figures'
+    paths = draw_data_figures()   # data_figures calls each of them
+    assert hashes(FIGURES) == before
+    assert all(p.exists() and p.parent == runs/'figures' for p in paths), paths
+    assert {p.stem for p in paths} == DATA_FIGURES
 
 def test_reproducing_routes_to_the_repository_figures(runs, tmp_path, monkeypatch):
     assert figures_dir() == runs/'figures'
@@ -88,3 +106,17 @@ def test_reproducing_writes_figures_of_the_repository(runs, tmp_path, monkeypatc
     with pytest.raises(KeyError):
         with reproducing(): raise KeyError('a stage fails')
     assert figures_dir() == runs/'figures'  # a failing stage leaves reproducing()
+
+def test_data_figures_inside_reproducing_write_the_repository(runs, tmp_path, monkeypatch):
+    "Inside reproducing(), data_figures writes a temporary repository's figures/: the committed ones' names, nothing else."
+    before = hashes(FIGURES)
+    fake = tmp_path/'repo'; (fake/'figures').mkdir(parents=True)
+    monkeypatch.setenv('OMNIBIOTE_DATA', str(REPO/'data_manifests'))  # the real bundled data; only figures/ is the temporary one
+    monkeypatch.setattr(core, 'REPO', fake)
+    with reproducing(): paths = draw_data_figures()
+    assert all(p.exists() and p.parent == fake/'figures' for p in paths), paths
+    assert sorted(hashes(fake/'figures')) == sorted(p.name for p in paths)
+    assert not (runs/'figures').exists() and hashes(FIGURES) == before
+    committed = {p.name for p in FIGURES.iterdir() if p.stem in DATA_FIGURES and p.suffix == '.csv'}
+    for name in committed:   # where a committed CSV exists, the function draws the same numbers
+        pd.testing.assert_frame_equal(pd.read_csv(fake/'figures'/name), pd.read_csv(FIGURES/name), check_dtype=False)
