@@ -16,7 +16,7 @@ __all__ = ['JASPAR_COLUMNS', 'FILTER', 'STEPS', 'DBD_COLUMNS', 'BASES', 'RATES',
            'load_dbd', 'check_filter', 'pfm_matrix', 'consensus', 'revcomp', 'mutate', 'mutants', 'mutant_table',
            'profiles', 'kept_residues', 'best_window', 'protein_window', 'site_input', 'windows', 'crop_table',
            'crop_summary', 'crop_figure', 'specificity', 'summarise', 'figure_3c', 'run_jaspar', 'binding_models',
-           'data_figures']
+           'conclusions', 'data_figures']
 
 # %% ../nbs/13_jaspar.ipynb #0c35b60e
 JASPAR_COLUMNS = ['matrix_id', 'name', 'tax_group', 'uniprot_accs', 'n_chains', 'all_seqs_present', 'motif_len', 'consensus', 'protein_seqs']
@@ -391,6 +391,25 @@ def binding_models(binding_dir) -> dict:
         if missing := [f for f in folds if not (f/'finetune.json').exists()]: raise OmniError(f'{missing[0]}: fold model missing (run_binding with save_models=True)')
         out[name] = dict(folds=folds, flops=float(g.flops.iloc[0]))
     return out
+
+# %% ../nbs/13_jaspar.ipynb #63f0cc31
+def conclusions(summary, rate=0.05, n_sem=2) -> str:
+    "What a JASPAR run shows, from its summary (`summarise`, or the `figure_3c.csv` it writes), at mutation `rate`."
+    s = summary[np.isclose(summary.rate, rate)].sort_values('flops')
+    if s.empty: raise OmniError(f'conclusions: no results at mutation rate {rate}')
+    folds = f'{int(s.folds.min())}' if s.folds.min() == s.folds.max() else f'{int(s.folds.min())}-{int(s.folds.max())}'
+    lines = [f'JASPAR consensus mutants, {rate:.0%} substitution, mean ± SEM over {folds} folds:']
+    for r in s.itertuples():
+        z = r.ddG_mean / r.ddG_sem if r.ddG_sem > 0 else float('nan')
+        verdict = 'above 0' if z > n_sem else 'below 0: mutants predicted to bind more tightly' if z < -n_sem else f'within {n_sem} SEM of 0'
+        lines.append(f'- {r.model}: ΔΔG {r.ddG_mean:+.2g} ± {r.ddG_sem:.1g} kcal/mol ({z:+.1f} SEM, {verdict}); '
+                     f'{r.frac_positive:.0%} of mutants predicted to bind less')
+    up = s[s.ddG_mean - n_sem * s.ddG_sem > 0].model.tolist()
+    lines.append(f"The paper's claim, that mutating the consensus weakens binding (ΔΔG > 0), holds by {n_sem} SEM for "
+                 + (', '.join(up) if up else 'none') + f' of the {len(s)} models here.')
+    if len(s) > 1:
+        lines.append(f"The mean ΔΔG {'rises' if s.ddG_mean.is_monotonic_increasing else 'does not rise'} with pretraining compute across them (a trend, not a test).")
+    return '\n'.join(lines)
 
 # %% ../nbs/13_jaspar.ipynb #95dff8d1
 def data_figures() -> list[Path]:
