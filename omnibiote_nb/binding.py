@@ -16,11 +16,11 @@ from .finetune import (Finetuner, FinetuneConfig, finetune, predict, save_finetu
 from .pronab import load_pronab, load_homology, fold_indices, check_folds, AA20
 
 # %% auto #0
-__all__ = ['AA_ORDER', 'NA_ORDER', 'PRESETS', 'PAPER', 'CEILING', 'pronab_folds', 'tokenizer_for', 'pair_input', 'split_input',
-           'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input', 'DeePNAP', 'resolve_checkpoint',
-           'input_length', 'encode', 'probe_features', 'fit_fold', 'pearson', 'run_binding', 'read_results',
-           'summarise', 'plot_binding', 'paper_table', 'ladder_checkpoints', 'conclusions', 'train_dg', 'check_pair',
-           'predict_dg', 'predict_dg_file']
+__all__ = ['AA_ORDER', 'NA_ORDER', 'PRESETS', 'PAPER', 'CEILING', 'ABLATION', 'pronab_folds', 'tokenizer_for', 'pair_input',
+           'split_input', 'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input', 'DeePNAP',
+           'resolve_checkpoint', 'input_length', 'encode', 'probe_features', 'fit_fold', 'pearson', 'run_binding',
+           'read_results', 'summarise', 'plot_binding', 'paper_table', 'ladder_checkpoints', 'conclusions', 'ablation',
+           'plot_ablation', 'ablation_lines', 'train_dg', 'check_pair', 'predict_dg', 'predict_dg_file']
 
 # %% ../nbs/11_binding.ipynb #018bf9f0
 AA_ORDER, NA_ORDER = 'ACDEFGHIKLMNPQRSTVWY', 'ATCGU'   # the 20 standard amino acids; bases with U (DeePNAP)
@@ -64,7 +64,7 @@ def split_input(tok_prot, tok_nuc, protein, na, na2='', na_type='DNA', max_token
 PRESETS = {
     'paper': dict(epochs=64, batch=256, max_tokens=None, max_na=None, train_cap=None, test_cap=None, base_width=1024,
                   pool='first', lr_body=1e-4, deepnap_epochs=64, deepnap_batch=256, deepnap_len=(1000, 75)),
-    'cpu':   dict(epochs=2, batch=32, max_tokens=128, max_na=32, train_cap=2048, test_cap=None, base_width=64,
+    'cpu':   dict(epochs=3, batch=16, max_tokens=128, max_na=32, train_cap=1024, test_cap=None, base_width=64,
                   pool='mean', lr_body=1e-3, deepnap_epochs=6, deepnap_batch=32, deepnap_len=(128, 32)),
     'test':  dict(epochs=1, batch=16, max_tokens=64, max_na=12, train_cap=48, test_cap=32, base_width=64,
                   pool='mean', lr_body=1e-3, deepnap_epochs=1, deepnap_batch=16, deepnap_len=(32, 12)),
@@ -360,6 +360,58 @@ def conclusions(results) -> str:
     lines.append(f'- Models whose MAE is within 0.01 of the training mean\'s ({mean_mae:.3f}): {", ".join(at_mean) or "none"}.')
     lines.append(f"- The paper's OmniBioTE-XL: Pearson r {PAPER['pearson']}, MAE {PAPER['mae']} (10 folds, 250B pretraining tokens).")
     return '\n'.join(lines)
+
+# %% ../nbs/11_binding.ipynb #d2fb8774
+ABLATION = {'cpu preset': {}, 'paper body lr (1e-4)': dict(lr_body=1e-4), 'first-token pooling': dict(pool='first'),
+            '2x steps (6 epochs)': dict(epochs=6), 'half the records (512)': dict(train_cap=512)}
+
+def ablation(ckpt, out_dir, folds=(0, 1, 2), preset='cpu', seed=0, device='cpu', variants=ABLATION) -> pd.DataFrame:
+    "Fine-tune the multi-omic `ckpt` under each variant of `preset` (and its frozen probe) on `folds`; one row per variant x fold."
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out/'ablation.csv'
+    rows = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    df, table = pronab_folds()
+    y = df.dG.to_numpy()
+    model_dir, _ = resolve_checkpoint(ckpt)
+    jobs = [(name, PRESETS[preset] | change) for name, change in variants.items()] + [('frozen probe', PRESETS[preset])]
+    for name, p in jobs:
+        X = None
+        for k in folds:
+            if len(rows) and ((rows.variant == name) & (rows.fold == k)).any(): continue
+            tr, te = fold_parts(df, table, k, p, seed)
+            t0 = time.time()
+            if name == 'frozen probe':
+                X = probe_features('omnibiote', [OmniBioTE.load(model_dir)], df, p, device) if X is None else X
+                pred = ridge_floor(X[tr], y[tr], X[te])
+            else: pred, _ = fit_fold('omnibiote', df, tr, te, p, [OmniBioTE.load(model_dir)], seed + k, device)
+            row = dict(variant=name, model=name, fold=k, n_train=len(tr), pearson=pearson(pred, y[te]),
+                       mae=float(np.abs(pred - y[te]).mean()), pred_sd=float(np.std(pred)), seconds=round(time.time() - t0, 1))
+            log.info(f"ablation {name} fold {k}: r={row['pearson']:.3f} MAE={row['mae']:.3f}")
+            rows = pd.concat([rows, pd.DataFrame([row])], ignore_index=True)
+            write_csv(path, rows)
+    return rows
+
+def plot_ablation(rows, name='pronab_ablation', label='CPU scale') -> list[Path]:
+    "Pearson r and MAE of each ablation variant (mean +- SEM over its folds)."
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    s = rows.groupby('variant', sort=False).agg(folds=('fold', 'nunique'), pearson=('pearson', 'mean'), pearson_sem=('pearson', 'sem'),
+                                               mae=('mae', 'mean'), mae_sem=('mae', 'sem'), pred_sd=('pred_sd', 'mean')).reset_index()
+    fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, m in zip(axs, ('pearson', 'mae')):
+        ax.barh(s.variant, s[m], xerr=s[f'{m}_sem'].fillna(0), color='C0', capsize=3)
+        ax.set(xlabel='Pearson r' if m == 'pearson' else 'MAE (kcal/mol)', title=f'fine-tuning ablation ({label})')
+    axs[1].tick_params(labelleft=False)
+    fig.tight_layout()
+    return save_figure(fig, s, name)
+
+def ablation_lines(rows) -> str:
+    "Markdown: each variant against the CPU preset, paired over folds."
+    first = rows.variant.iloc[0]
+    out = []
+    for v in rows.variant.unique()[1:]:
+        out.append('- ' + contrast_line(paired_contrast(rows, v, first, 'pearson')))
+    return '\n'.join(out)
 
 # %% ../nbs/11_binding.ipynb #2dd90740
 def train_dg(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True, n_records=None) -> Path:

@@ -173,12 +173,14 @@ def _stage_pretrain(runs):
 
 def _stage_pretrain_figure(runs):
     from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, figure_runs, LARGEST, FIGURES, protein_breakdown,
-                                       plot_protein_breakdown)
+                                       plot_protein_breakdown, ladder_conclusions)
+    from omnibiote_nb.core import figures_dir, atomic_write
     lt = ladder_table(runs)
     paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt, runs))
     for tok, name in FIGURES.items(): paths += plot_ladder(lt[lt.run.isin(figure_runs(tok))], name)
     for p in paths: log.info(f'wrote {p}')
     for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
+    with atomic_write(figures_dir()/'pretrain_conclusions.md', 'w') as f: f.write(ladder_conclusions(lt) + '\n')
 
 def _stage_binding(runs):
     from omnibiote_nb.binding import run_binding, plot_binding, paper_table, ladder_checkpoints, conclusions
@@ -193,15 +195,34 @@ def _stage_binding(runs):
 
 JASPAR_CPU_PROFILES = 64  # CPU scale: a seeded sample of the held-out profiles (10 folds x 3 sizes x 4 rates x 9 sites each)
 
+def _stage_binding_ablation(runs):
+    from omnibiote_nb.binding import ablation, plot_ablation, ablation_lines, ladder_checkpoints
+    from omnibiote_nb.core import figures_dir, atomic_write
+    ckpts, controls = ladder_checkpoints(runs)
+    rows = ablation(ckpts[controls[0]]['multi'], runs/'binding'/'ablation')   # the largest per-residue OmniBioTE, 3 folds
+    for p in plot_ablation(rows): log.info(f'wrote {p}')
+    with atomic_write(figures_dir()/'pronab_ablation.md', 'w') as f: f.write(ablation_lines(rows) + '\n')
+
 def _stage_jaspar(runs):
-    from omnibiote_nb.jaspar import run_jaspar, binding_models, profiles
+    import pandas as pd
+    from omnibiote_nb.jaspar import run_jaspar, binding_models, profiles, conclusions, fold_table, contrasts
+    from omnibiote_nb.core import figures_dir, write_csv, atomic_write
     kept = profiles().sample(n=JASPAR_CPU_PROFILES, random_state=0).reset_index(drop=True)
-    r = run_jaspar(binding_models(runs/'binding'/'cpu'), runs/'jaspar', kept=kept)
-    log.info(f"jaspar: {r['profiles']} profiles\n" + r['summary'].to_string())
+    r = run_jaspar(binding_models(runs/'binding'/'cpu'), runs/'jaspar', kept=kept, baseline_preset='cpu')
+    folds = fold_table(pd.read_csv(r['results']))
+    write_csv(figures_dir()/'jaspar_folds.csv', folds)
+    text = conclusions(r['summary']) + '\n' + contrasts(folds)
+    with atomic_write(figures_dir()/'jaspar_conclusions.md', 'w') as f: f.write(text + '\n')
+    log.info(f"jaspar: {r['profiles']} profiles\n" + r['summary'].to_string() + '\n' + text)
+
+def _stage_data_figures(runs):
+    from omnibiote_nb.jaspar import data_figures
+    for p in data_figures(): log.info(f'wrote {p}')
 
 STAGES = [('verify', _stage_verify), ('tokenizers', _stage_tokenizers), ('shards', _stage_shards),
           ('corpus_figure', _stage_corpus_figure), ('pretrain', _stage_pretrain), ('pretrain_figure', _stage_pretrain_figure),
-          ('binding', _stage_binding), ('jaspar', _stage_jaspar)]
+          ('data_figures', _stage_data_figures), ('binding', _stage_binding), ('binding_ablation', _stage_binding_ablation),
+          ('jaspar', _stage_jaspar)]
 
 # %% ../nbs/90_cli.ipynb #02276211
 def reproduce(runs=None, stages=None, only=None):

@@ -15,8 +15,8 @@ __all__ = ['JASPAR_COLUMNS', 'FILTER', 'STEPS', 'DBD_COLUMNS', 'BASES', 'RATES',
            'scores_vs', 'verdicts', 'filter_counts', 'stored_best', 'dbd_hits', 'build_filter', 'load_filter',
            'load_dbd', 'check_filter', 'pfm_matrix', 'consensus', 'revcomp', 'mutate', 'mutants', 'mutant_table',
            'profiles', 'kept_residues', 'best_window', 'protein_window', 'site_input', 'windows', 'crop_table',
-           'crop_summary', 'crop_figure', 'specificity', 'summarise', 'figure_3c', 'run_jaspar', 'binding_models',
-           'conclusions', 'data_figures']
+           'crop_summary', 'crop_figure', 'specificity', 'summarise', 'ridge_specificity', 'figure_3c', 'run_jaspar',
+           'binding_models', 'conclusions', 'fold_table', 'contrasts', 'data_figures']
 
 # %% ../nbs/13_jaspar.ipynb #0c35b60e
 JASPAR_COLUMNS = ['matrix_id', 'name', 'tax_group', 'uniprot_accs', 'n_chains', 'all_seqs_present', 'motif_len', 'consensus', 'protein_seqs']
@@ -346,26 +346,53 @@ def summarise(results) -> pd.DataFrame:
                                       frac_positive=('positive', 'mean')).reset_index()
 
 # %% ../nbs/13_jaspar.ipynb #c3362461
-def figure_3c(results_csv, name='figure_3c', label='CPU scale') -> dict:
-    "Plot ΔΔG vs pretraining FLOPs from the per-mutant results CSV; write PNG, PDF and the summary CSV with `save_figure` (to `figures_dir()`)."
+def ridge_specificity(profiles, rates=RATES, seed=0, n=8, preset='cpu', folds=range(10)) -> pd.DataFrame:
+    "ΔΔG of the k-mer ridge baseline fitted on each ProNAB fold's training part (as in 11_binding), for every profile, rate and mutant."
+    from omnibiote_nb.binding import pronab_folds, fold_parts, kmer_features, ridge_floor, PRESETS
+    df, table = pronab_folds()
+    mt = mutant_table(profiles, rates, n, seed)
+    prot = profiles.set_index('matrix_id').protein
+    sites = sorted(set(zip(profiles.matrix_id, profiles.consensus)) | set(zip(mt.matrix_id, mt.mutant)))
+    asked = pd.DataFrame(dict(protein=[prot[i] for i, _ in sites], na=[x for _, x in sites], na2=[revcomp(x) for _, x in sites], na_type='DNA'))
+    X_sites = kmer_features(asked)
+    out = []
+    for k in folds:
+        tr, _ = fold_parts(df, table, k, PRESETS[preset], seed)
+        dG = dict(zip(sites, ridge_floor(kmer_features(df.iloc[tr]), df.dG.to_numpy()[tr], X_sites)))
+        out.append(mt.assign(fold=k, dG_consensus=[dG[x] for x in zip(mt.matrix_id, mt.consensus)],
+                             dG_mutant=[dG[x] for x in zip(mt.matrix_id, mt.mutant)]))
+    res = pd.concat(out, ignore_index=True)
+    return res.assign(ddG=res.dG_mutant - res.dG_consensus, crop='whole')
+
+# %% ../nbs/13_jaspar.ipynb #eba285b7
+def figure_3c(results_csv, name='figure_3c', label='CPU scale', rate=0.05) -> dict:
+    "Plot ΔΔG vs pretraining FLOPs from the per-mutant results CSV, controls as lines; write PNG, PDF and the summary CSV with `save_figure`."
     import matplotlib; import matplotlib.pyplot as plt
     res = pd.read_csv(results_csv)
     if missing := {'model', 'flops', 'fold', 'rate', 'ddG'} - set(res.columns): raise OmniError(f'{results_csv}: missing columns {sorted(missing)}')
     s = summarise(res).sort_values(['rate', 'flops'])
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for r, g in s.groupby('rate'):
-        ax.errorbar(g.flops, g.ddG_mean, yerr=g.ddG_sem.fillna(0), marker='o', capsize=3, lw=2 if r == 0.05 else 1,
-                    label=f'{r:.0%} mutation rate' + (' (paper)' if r == 0.05 else ''))
-    for m, g in s[s.rate == s.rate.min()].groupby('model'): ax.annotate(m, (g.flops.iloc[0], g.ddG_mean.iloc[0]), fontsize=7, xytext=(3, 3), textcoords='offset points')
+    pre, controls = s[s.flops > 0], s[~(s.flops > 0) & np.isclose(s.rate, rate)]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for r, g in pre.groupby('rate'):
+        ax.errorbar(g.flops, g.ddG_mean, yerr=g.ddG_sem.fillna(0), marker='o', capsize=3, lw=2 if np.isclose(r, rate) else 1,
+                    label=f'{r:.0%} mutation rate' + (' (paper)' if np.isclose(r, rate) else ''))
+    for m, g in pre[np.isclose(pre.rate, rate)].groupby('model'):
+        ax.annotate(m, (g.flops.iloc[0], g.ddG_mean.iloc[0]), fontsize=6, xytext=(3, 3), textcoords='offset points')
+    for i, r in enumerate(controls.itertuples()):
+        sem = r.ddG_sem if np.isfinite(r.ddG_sem) else 0
+        ax.axhline(r.ddG_mean, color=f'C{(i + 5) % 10}', lw=1, ls=':', label=f'{r.model} ({r.rate:.0%})')
+        ax.axhspan(r.ddG_mean - sem, r.ddG_mean + sem, color=f'C{(i + 5) % 10}', alpha=0.12, lw=0)
     ax.axhline(0, color='grey', lw=0.8, ls='--')
-    if (s.flops > 0).all(): ax.set_xscale('log')
+    if len(pre): ax.set_xscale('log')
     ax.set(xlabel='pretraining compute (FLOPs)', ylabel='predicted ΔΔG (kcal/mol)', title=f'Fig. 3c: JASPAR consensus mutants ({label})')
-    ax.legend(fontsize=7); fig.tight_layout()
+    ax.legend(fontsize=6, loc='center left', bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
     csv, png, pdf = save_figure(fig, s, name)
     return dict(png=png, pdf=pdf, csv=csv)
 
-# %% ../nbs/13_jaspar.ipynb #d266c79b
-def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='cpu', kept=None, figure='figure_3c', crop='dbd') -> dict:
+# %% ../nbs/13_jaspar.ipynb #407c7105
+def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='cpu', kept=None, figure='figure_3c', crop='dbd',
+               baseline_preset=None) -> dict:
     "Score every model's fold models on the kept JASPAR profiles (or the rows `kept` of `profiles()`), proteins cropped as `crop`; write results, summary and Fig. 3c."
     out = Path(out_dir or runs_dir()/'jaspar'); p = profiles() if kept is None else kept
     parts = []
@@ -374,7 +401,11 @@ def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='
         t = time.time(); r = specificity(e['folds'], p, rates, seed, n, device, crop)
         parts.append(r.assign(model=name, flops=float(e['flops'])))
         log.info(f'jaspar: {name}: {len(e["folds"])} folds x {len(p)} profiles in {time.time() - t:.0f} s')
-    res = pd.concat(parts, ignore_index=True); s = summarise(res)
+    if baseline_preset:   # the k-mer ridge control, on the folds of the fine-tuned models
+        n_folds = max(len(e['folds']) for e in finetuned.values())
+        parts.append(ridge_specificity(p, rates, seed, n, baseline_preset, range(n_folds)).assign(model='ridge-kmer', flops=float('nan')))
+    res = pd.concat(parts, ignore_index=True)
+    s = summarise(res)
     write_csv(out/'jaspar_ddG.csv', res)
     write_csv(out/'jaspar_summary.csv', s)
     return dict(results=out/'jaspar_ddG.csv', summary=s, figure=figure_3c(out/'jaspar_ddG.csv', figure), profiles=len(p))
@@ -392,7 +423,7 @@ def binding_models(binding_dir) -> dict:
         out[name] = dict(folds=folds, flops=float(g.flops.iloc[0]))
     return out
 
-# %% ../nbs/13_jaspar.ipynb #63f0cc31
+# %% ../nbs/13_jaspar.ipynb #095eb6c4
 def conclusions(summary, rate=0.05, n_sem=2) -> str:
     "What a JASPAR run shows, from its summary (`summarise`, or the `figure_3c.csv` it writes), at mutation `rate`."
     s = summary[np.isclose(summary.rate, rate)].sort_values('flops')
@@ -407,8 +438,27 @@ def conclusions(summary, rate=0.05, n_sem=2) -> str:
     up = s[s.ddG_mean - n_sem * s.ddG_sem > 0].model.tolist()
     lines.append(f"The paper's claim, that mutating the consensus weakens binding (ΔΔG > 0), holds by {n_sem} SEM for "
                  + (', '.join(up) if up else 'none') + f' of the {len(s)} models here.')
-    if len(s) > 1:
-        lines.append(f"The mean ΔΔG {'rises' if s.ddG_mean.is_monotonic_increasing else 'does not rise'} with pretraining compute across them (a trend, not a test).")
+    pre = s[s.flops > 0]
+    if len(pre) > 1:
+        lines.append(f"The mean ΔΔG {'rises' if pre.ddG_mean.is_monotonic_increasing else 'does not rise'} with pretraining compute across the pretrained models (a trend, not a test).")
+    return '\n'.join(lines)
+
+def fold_table(results) -> pd.DataFrame:
+    "Per model, rate and fold: the mean ΔΔG and the share of mutants predicted to bind less."
+    g = results.groupby(['model', 'rate', 'fold'])
+    return g.agg(flops=('flops', 'first'), ddG=('ddG', 'mean'), positive=('ddG', lambda d: (d > 0).mean())).reset_index()
+
+def contrasts(folds, rate=0.05) -> str:
+    "Markdown: each pretrained model against its random-init control and the k-mer ridge, paired over folds, at `rate`."
+    from omnibiote_nb.finetune import paired_contrast, contrast_line
+    f = folds[np.isclose(folds.rate, rate)]
+    names = set(f.model)
+    lines = []
+    for m in sorted(f[f.flops > 0].model.unique()):
+        for control in (f'{m} random init', 'ridge-kmer'):
+            if control in names: lines.append('- ' + contrast_line(paired_contrast(f, m, control, 'ddG')))
+    for m in sorted(n for n in names if n.endswith(' random init')):
+        if 'ridge-kmer' in names: lines.append('- ' + contrast_line(paired_contrast(f, m, 'ridge-kmer', 'ddG')))
     return '\n'.join(lines)
 
 # %% ../nbs/13_jaspar.ipynb #95dff8d1

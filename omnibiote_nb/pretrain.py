@@ -662,7 +662,7 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
     fig.tight_layout()
     return save_figure(fig, df, name)
 
-# %% ../nbs/05_pretrain.ipynb #5185bf95
+# %% ../nbs/05_pretrain.ipynb #eb737650
 GOAL = dict(margin=0.1, n_se=5)   # nats below the unigram of the same masked tokens, and paired standard errors
 
 def learned(lt) -> 'pd.DataFrame':
