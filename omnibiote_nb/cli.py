@@ -173,10 +173,10 @@ def _stage_pretrain(runs):
 
 def _stage_pretrain_figure(runs):
     from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, figure_runs, LARGEST, FIGURES, protein_breakdown,
-                                       plot_protein_breakdown, ladder_conclusions)
+                                       plot_protein_breakdown, ladder_conclusions, margin_curves, plot_margins)
     from omnibiote_nb.core import figures_dir, atomic_write
     lt = ladder_table(runs)
-    paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt, runs))
+    paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt, runs)) + plot_margins(margin_curves(runs))
     for tok, name in FIGURES.items(): paths += plot_ladder(lt[lt.run.isin(figure_runs(tok))], name)
     for p in paths: log.info(f'wrote {p}')
     for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')

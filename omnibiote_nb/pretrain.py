@@ -25,7 +25,7 @@ __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER
            'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts', 'add_one_logp', 'unigram_logp',
            'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'figure_runs',
            'ladder_table', 'plot_ladder', 'learned', 'ladder_conclusions', 'protein_breakdown',
-           'plot_protein_breakdown']
+           'plot_protein_breakdown', 'margin_curves', 'plot_margins']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -696,8 +696,8 @@ def ladder_conclusions(lt) -> str:
         met = 'meets the goal' if r.goal else 'does not meet the goal (' + ', '.join(
             k for k, ok in (('margin', r.goal_margin), ('SE', r.goal_se), ('context', r.goal_context)) if not ok) + ')'
         lines.append(f'- {r.run} ({r.model}, {TOKENS[r.tokenizer]}, {r.tokens / 1e6:.0f}M tokens), held-out {r.modality}: '
-                     f'{r.margin:+.4f} +- {r.se:.4f} nats below the unigram ({r.margin_se:.1f} SE), context gain '
-                     f'{r.context_gain:+.4f} +- {r.context_se:.4f}: {met}.')
+                     f'loss {r.val_loss:.4f} against the unigram\'s {r.unigram:.4f}, margin {r.margin:+.4f} +- {r.se:.4f} nats '
+                     f'({r.margin_se:+.1f} SE; negative is above the unigram), context gain {r.context_gain:+.4f} +- {r.context_se:.4f}: {met}.')
     for a, b, m in (('cpu-3-multi-char', 'cpu-3-prot-char', 'prot'), ('cpu-3-multi-char', 'cpu-3-nuc-char', 'nuc'),
                     ('cpu-3-multi-char', 'cpu-2-multi-char', 'prot'), ('cpu-3-multi-char', 'cpu-2-multi-char', 'nuc')):
         line = _margin_gap(d, a, b, m)
@@ -721,4 +721,34 @@ def plot_protein_breakdown(df, name='pretrain_protein_breakdown') -> list:
     top = ((df.within - df.unigram).clip(lower=0) + df.leak).max() if len(df) else 0.1
     ax.set(ylabel='nats above the unigram baseline', title='held-out protein loss, split (CPU scale)', ylim=(None, 1.4 * top))   # room for the legend
     ax.tick_params(axis='x', labelrotation=30, labelsize=7); ax.legend(fontsize=7)
+    return save_figure(fig, df, name)
+
+# %% ../nbs/05_pretrain.ipynb #593360f3
+def margin_curves(runs=None) -> 'pd.DataFrame':
+    "Held-out margin below the unigram of the same masked tokens, per ladder run, modality and validation step."
+    import pandas as pd
+    rows = []
+    for name in LADDER:
+        run = Path(runs or runs_dir())/'pretrain'/name
+        if not (run/'summary.json').exists(): continue
+        s = json.loads((run/'run.json').read_text())
+        base = unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])
+        for r in read_metrics(run)['val']:
+            for m in base:
+                if f'{m}_loss' in r: rows.append(dict(run=name, modality=m, tokens=r['tokens'], loss=r[f'{m}_loss'], unigram=base[m],
+                                                      margin=base[m] - r[f'{m}_loss']))
+    return pd.DataFrame(rows)
+
+def plot_margins(df, name='pretrain_margins') -> list:
+    "Each ladder run's held-out margin below the unigram against tokens, one panel per modality, the goal marked."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, m in zip(axs, ('nuc', 'prot')):
+        for run, g in df[df.modality == m].groupby('run', sort=False): ax.plot(g.tokens, g.margin, 'o-', ms=3, label=run)
+        ax.axhline(GOAL['margin'], ls='--', c='k', lw=1, label=f"goal ({GOAL['margin']} nats)")
+        ax.axhline(0, c='grey', lw=0.8)
+        ax.set(xscale='log', xlabel='tokens', ylabel='unigram - held-out loss (nats)',
+               title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out margin (CPU scale)')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
     return save_figure(fig, df, name)
