@@ -13,14 +13,15 @@ from .core import OmniError, IN_TEST, atomic_write, write_json, write_csv, runs_
 from .model import OmniBioTE, flops_per_token
 from .finetune import (Finetuner, FinetuneConfig, finetune, predict, save_finetuned, load_finetuned, pooled_features,
                                     random_like, paired_contrast, contrast_line)
-from .pronab import load_pronab, load_homology, fold_indices, check_folds, AA20
+from .pronab import load_pronab, load_homology, fold_indices, check_folds, AA20, folds_at
 
 # %% auto #0
-__all__ = ['AA_ORDER', 'NA_ORDER', 'PRESETS', 'CHEAP', 'PAPER', 'CEILING', 'ABLATION', 'pronab_folds', 'tokenizer_for',
-           'pair_input', 'split_input', 'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input', 'DeePNAP',
-           'resolve_checkpoint', 'input_length', 'encode', 'probe_features', 'fit_fold', 'pearson', 'run_binding',
-           'read_results', 'summarise', 'plot_binding', 'paper_table', 'ladder_checkpoints', 'conclusions', 'ablation',
-           'plot_ablation', 'ablation_lines', 'train_dg', 'check_pair', 'predict_dg', 'predict_dg_file']
+__all__ = ['AA_ORDER', 'NA_ORDER', 'PRESETS', 'CHEAP', 'PAPER', 'CEILING', 'THRESHOLDS', 'ABLATION', 'pronab_folds',
+           'tokenizer_for', 'pair_input', 'split_input', 'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input',
+           'DeePNAP', 'resolve_checkpoint', 'input_length', 'encode', 'probe_features', 'fit_fold', 'pearson',
+           'run_binding', 'read_results', 'summarise', 'plot_binding', 'paper_table', 'ladder_checkpoints',
+           'conclusions', 'threshold_results', 'plot_thresholds', 'ablation', 'plot_ablation', 'ablation_lines',
+           'train_dg', 'check_pair', 'predict_dg', 'predict_dg_file']
 
 # %% ../nbs/11_binding.ipynb #018bf9f0
 AA_ORDER, NA_ORDER = 'ACDEFGHIKLMNPQRSTVWY', 'ATCGU'   # the 20 standard amino acids; bases with U (DeePNAP)
@@ -280,7 +281,7 @@ CEILING = dict(pearson=0.81, mae=0.6)
 
 def summarise(results) -> pd.DataFrame:
     "Mean, SEM and fold count of Pearson r and MAE per model."
-    results = results.assign(init=results['init'] if 'init' in results else '')
+    results = results.assign(init=results['init'] if 'init' in results else '', seconds=results['seconds'] if 'seconds' in results else np.nan)
     g = results.groupby(['model', 'family', 'size', 'init'], dropna=False, sort=False)
     s = g.agg(flops=('flops', 'first'), folds=('fold', 'nunique'), pearson=('pearson', 'mean'), pearson_sem=('pearson', 'sem'),
               mae=('mae', 'mean'), mae_sem=('mae', 'sem'), seconds=('seconds', 'sum')).reset_index()
@@ -363,6 +364,45 @@ def conclusions(results) -> str:
     lines.append(f'- Models whose MAE is within 0.01 of the training mean\'s ({mean_mae:.3f}): {", ".join(at_mean) or "none"}.')
     lines.append(f"- The paper's OmniBioTE-XL: Pearson r {PAPER['pearson']}, MAE {PAPER['mae']} (10 folds, 250B pretraining tokens).")
     return '\n'.join(lines)
+
+# %% ../nbs/11_binding.ipynb #13833ab5
+THRESHOLDS = (1.0, 1.5, 2.5, 3.5, 4.5, 5.0)
+
+def threshold_results(ckpts=None, thresholds=THRESHOLDS, preset='cpu', seed=0, device='cpu') -> pd.DataFrame:
+    "Pearson r and MAE per fold of the mean, the k-mer ridge and each multi-omic checkpoint's frozen probe, on the folds of each threshold."
+    p = PRESETS[preset]
+    df, _ = pronab_folds()
+    y = df.dG.to_numpy()
+    feats = {'ridge-kmer': kmer_features(df)}
+    for name, path in (ckpts or {}).items():
+        feats[f'{name} frozen probe'] = probe_features('omnibiote', [OmniBioTE.load(resolve_checkpoint(path)[0])], df, p, device)
+    rows = []
+    for t in thresholds:
+        folds = folds_at(df, t)
+        for k in range(10):
+            tr, te = fold_indices(df, folds, k)
+            preds = {'mean': np.full(len(te), y[tr].mean())} | {m: ridge_floor(X[tr], y[tr], X[te]) for m, X in feats.items()}
+            for m, pred in preds.items():
+                rows.append(dict(threshold=t, model=m, fold=k, n_train=len(tr), n_test=len(te), pearson=pearson(pred, y[te]),
+                                 mae=float(np.abs(pred - y[te]).mean())))
+    return pd.DataFrame(rows)
+
+def plot_thresholds(rows, name='pronab_thresholds', label='CPU scale') -> list[Path]:
+    "Pearson r and MAE (mean +- SEM over folds) of each model against the always-train threshold."
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    s = rows.groupby(['model', 'threshold'], sort=False).agg(pearson=('pearson', 'mean'), pearson_sem=('pearson', 'sem'),
+                                                            mae=('mae', 'mean'), mae_sem=('mae', 'sem')).reset_index()
+    fig, axs = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, m in zip(axs, ('pearson', 'mae')):
+        for model, g in s.groupby('model', sort=False):
+            if g[m].notna().any(): ax.errorbar(g.threshold, g[m], g[f'{m}_sem'], marker='o', capsize=3, label=model)
+        from omnibiote_nb.pronab import THRESHOLD
+        ax.axvline(THRESHOLD, color='grey', ls=':', lw=1, label='threshold of the bundled folds')
+        ax.set(xlabel='always-train threshold (normalised BLOSUM62)', ylabel='Pearson r' if m == 'pearson' else 'MAE (kcal/mol)',
+               title=f'ProNAB dG against the homology rule ({label})')
+    axs[0].legend(fontsize=6)
+    fig.tight_layout()
+    return save_figure(fig, s, name)
 
 # %% ../nbs/11_binding.ipynb #d2fb8774
 ABLATION = {'cpu preset': {}, 'paper body lr (1e-4)': dict(lr_body=1e-4), 'first-token pooling': dict(pool='first'),

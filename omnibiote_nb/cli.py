@@ -197,11 +197,20 @@ JASPAR_CPU_PROFILES = 64  # CPU scale: a seeded sample of the held-out profiles 
 
 def _stage_binding_ablation(runs):
     from omnibiote_nb.binding import ablation, plot_ablation, ablation_lines, ladder_checkpoints
-    from omnibiote_nb.core import figures_dir, atomic_write
+    from omnibiote_nb.core import figures_dir, atomic_write, write_csv
     ckpts, controls = ladder_checkpoints(runs)
     rows = ablation(ckpts[controls[0]]['multi'], runs/'binding'/'ablation')   # the largest per-residue OmniBioTE, 3 folds
     for p in plot_ablation(rows): log.info(f'wrote {p}')
+    write_csv(figures_dir()/'pronab_ablation_folds.csv', rows.drop(columns='seconds'))
     with atomic_write(figures_dir()/'pronab_ablation.md', 'w') as f: f.write(ablation_lines(rows) + '\n')
+
+def _stage_binding_thresholds(runs):
+    from omnibiote_nb.binding import threshold_results, plot_thresholds, ladder_checkpoints
+    from omnibiote_nb.core import figures_dir, write_csv
+    ckpts, controls = ladder_checkpoints(runs)
+    rows = threshold_results({f'OmniBioTE-{controls[0]}': ckpts[controls[0]]['multi']})
+    write_csv(figures_dir()/'pronab_thresholds_folds.csv', rows)
+    for p in plot_thresholds(rows): log.info(f'wrote {p}')
 
 def _stage_jaspar(runs):
     import pandas as pd
@@ -222,6 +231,7 @@ def _stage_data_figures(runs):
 STAGES = [('verify', _stage_verify), ('tokenizers', _stage_tokenizers), ('shards', _stage_shards),
           ('corpus_figure', _stage_corpus_figure), ('pretrain', _stage_pretrain), ('pretrain_figure', _stage_pretrain_figure),
           ('data_figures', _stage_data_figures), ('binding', _stage_binding), ('binding_ablation', _stage_binding_ablation),
+          ('binding_thresholds', _stage_binding_thresholds),
           ('jaspar', _stage_jaspar)]
 
 # %% ../nbs/90_cli.ipynb #02276211
