@@ -290,13 +290,13 @@ def summarise(results) -> pd.DataFrame:
 def _series(s):
     "The curves of Figures 3a/3b: (label, rows, style) for the pretrained models against compute."
     out = []
-    for fam, what, marker in (('omnibiote', 'OmniBioTE fine-tuned', 'o'), ('probe', 'OmniBioTE frozen probe', 'x'),
-                              ('single', 'ProtBioTE + NucBioTE fine-tuned', 's')):
-        d = s[(s.family == fam) & (s['init'] == 'pretrained') & (s.flops > 0)]
-        if fam == 'probe': d = d[d.model.str.startswith('OmniBioTE')]
+    for fam, start, what, marker in (('omnibiote', 'OmniBioTE', 'OmniBioTE fine-tuned', 'o'), ('probe', 'OmniBioTE', 'OmniBioTE frozen probe', 'x'),
+                                     ('single', 'single', 'ProtBioTE + NucBioTE fine-tuned', 's'),
+                                     ('probe', 'single', 'ProtBioTE + NucBioTE frozen probe', 'D')):
+        d = s[(s.family == fam) & (s['init'] == 'pretrained') & (s.flops > 0) & s.model.str.startswith(start)]
         for tok in ('per-residue', 'BPE'):
             part = d[d['size'].str.endswith(' BPE') == (tok == 'BPE')].sort_values('flops')
-            if len(part): out.append((f'{what}, {tok}', part, dict(marker=marker, ls='-' if fam == 'omnibiote' else '--')))
+            if len(part): out.append((f'{what}, {tok}', part, dict(marker=marker, ls='-' if fam != 'probe' else '--')))
     return out
 
 def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
@@ -305,16 +305,18 @@ def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
     results = read_results(results) if isinstance(results, (str, Path)) else results
     s, paths = summarise(results), []
     flat = s[~s.model.isin([m for _, d, _ in _series(s) for m in d.model])]   # baselines and random-init controls: no pretraining
+    colours = plt.get_cmap('Dark2').colors
     for fig_id, metric, ylab in (('fig3a_pronab_pearson', 'pearson', 'Pearson r'), ('fig3b_pronab_mae', 'mae', 'MAE (kcal/mol)')):
         fig, ax = plt.subplots(figsize=(6.5, 4.4))
         for lab, d, style in _series(s): ax.errorbar(d.flops, d[metric], d[f'{metric}_sem'], capsize=3, label=lab, **style)
         for i, (_, r) in enumerate(flat.iterrows()):
             if not np.isfinite(r[metric]): continue
-            c, sem = f'C{(i + 3) % 10}', r[f'{metric}_sem'] if np.isfinite(r[f'{metric}_sem']) else 0
+            c, sem = colours[i % len(colours)], r[f'{metric}_sem'] if np.isfinite(r[f'{metric}_sem']) else 0
             ax.axhline(r[metric], color=c, lw=1, ls=':' if r['init'] == 'random' else '-', label=r.model)
             ax.axhspan(r[metric] - sem, r[metric] + sem, color=c, alpha=0.12, lw=0)
         ax.axhline(CEILING[metric], color='k', ls=':', lw=1, label=f'experimental limit ({CEILING[metric]})')
         if (s.flops > 0).any(): ax.set_xscale('log')
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set(xlabel='pretraining FLOPs', ylabel=ylab, title=f'ProNAB dG, 10-fold CV ({label})')
         ax.legend(fontsize=6, loc='center left', bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
         paths += save_figure(fig, s[['model', 'family', 'size', 'init', 'flops', 'folds', metric, f'{metric}_sem']], fig_id, out)

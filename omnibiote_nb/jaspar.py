@@ -357,7 +357,7 @@ def ridge_specificity(profiles, rates=RATES, seed=0, n=8, preset='cpu', folds=ra
     X_sites = kmer_features(asked)
     out = []
     for k in folds:
-        tr, _ = fold_parts(df, table, k, PRESETS[preset], seed)
+        tr, _ = fold_parts(df, table, k, PRESETS[preset], seed, cap=False)   # every training record, as in 11_binding
         dG = dict(zip(sites, ridge_floor(kmer_features(df.iloc[tr]), df.dG.to_numpy()[tr], X_sites)))
         out.append(mt.assign(fold=k, dG_consensus=[dG[x] for x in zip(mt.matrix_id, mt.consensus)],
                              dG_mutant=[dG[x] for x in zip(mt.matrix_id, mt.mutant)]))

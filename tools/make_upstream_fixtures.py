@@ -35,6 +35,16 @@ def perturb(m, g):
             elif n.startswith('proj_head'): p.copy_(0.01 * torch.randn(p.shape, generator=g))   # output x 1024/C: O(1)
 
 
+def bf16_char_model(M, g, seed, **shape):
+    "A perturbed per-residue model of upstream's classes, cast whole to bf16 as their training scripts do."
+    torch.manual_seed(seed)
+    m = M.OmniBioTA(M.OmniBioTAConfig(context_length=96, vocab_size=49, **shape))
+    perturb(m, g)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return m.to(torch.bfloat16)
+
+
 def records(n_nuc=3, n_prot=3):
     "(tag, seq) of the first held-out records of the bundled corpus (nucleic acids: plain ACGT, as DNA), cut short."
     from omnibiote_nb.tokenizers import corpus
@@ -72,13 +82,7 @@ def main():
     char_inputs = [char.Encode(f'<protein>{p}<EOS>', 'prot') + char.Encode(f'<{t}>{s}<EOS>', 'nuc') for (_, p), (t, s) in zip(prot, nuc)]
 
     # 1. per-residue, cast to bf16 as their training scripts do: the complex freqs_cis becomes its real part
-    torch.manual_seed(1)
-    cfg = M.OmniBioTAConfig(context_length=96, vocab_size=49, n_layer=2, n_head=4, n_embd=32)
-    m = M.OmniBioTA(cfg)
-    perturb(m, g)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        m = m.to(torch.bfloat16)
+    m = bf16_char_model(M, g, 1, n_layer=2, n_head=4, n_embd=32)
     assert m.transformer.h[0].attn.freqs_cis.dtype == torch.bfloat16
     h, l = run(m, char_inputs)
     singles = [('protein', p) for _, p in prot] + nuc
@@ -129,13 +133,7 @@ def main():
     save_case(out, 'binder_bpe_bf16', b.to(torch.bfloat16), {**{f'x{i}': np.array(x) for i, x in enumerate(pair_inputs)},
               **{f'h{i}': v for i, v in enumerate(hb)}, 'dg': dg}, meta)
     # 4. a torch.compile'd module, saved whole as their training scripts do with --compile (the wrapper's state included)
-    torch.manual_seed(4)
-    cfg = M.OmniBioTAConfig(context_length=96, vocab_size=49, n_layer=1, n_head=2, n_embd=8)
-    m = M.OmniBioTA(cfg)
-    perturb(m, g)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        m = m.to(torch.bfloat16)
+    m = bf16_char_model(M, g, 4, n_layer=1, n_head=2, n_embd=8)
     h, l = run(m, char_inputs[:1])
     save_case(out, 'char_compiled_bf16', torch.compile(m.to(torch.bfloat16)), {'x0': np.array(char_inputs[0]), 'h0': h[0], 'l0': l[0]}, meta)
     (out / 'fixtures.json').write_text(json.dumps(meta, indent=1) + '\n')
