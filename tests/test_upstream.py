@@ -200,3 +200,17 @@ def test_finetune_imported(tmp_path):
     out = train_dg(tmp_path / 'm', tmp_path / 'dg', preset='test', progress=False, n_records=32)
     assert json.loads((out / 'backbone0' / 'config.json').read_text())['positions'] == 'cos'
     assert np.isfinite(predict_dg('MKVLAAGIK', 'ACGTACGT', None, out))
+
+
+def test_evaluations_take_an_imported_folder(tmp_path):
+    "ProNAB (fine-tuned, frozen probe, random-init control) and JASPAR run on an imported folder as on our own checkpoints."
+    from omnibiote_nb.binding import run_binding
+    from omnibiote_nb.jaspar import binding_models, specificity, profiles
+    U.import_upstream(FIX / 'char_cos_bf16.pt', tmp_path / 'm')
+    res = run_binding({'up': {'multi': tmp_path / 'm'}}, tmp_path / 'b', 'test', folds=[0], progress=False)
+    assert {'OmniBioTE-up', 'OmniBioTE-up frozen probe', 'OmniBioTE-up random init'} <= set(res.model)
+    assert res[res.model.str.startswith('OmniBioTE-up')].pearson.notna().all()
+    fold = binding_models(tmp_path / 'b')['OmniBioTE-up']['folds'][0]
+    assert json.loads((fold / 'backbone0' / 'config.json').read_text())['positions'] == 'cos'
+    ddg = specificity([fold], profiles().query('motif_len <= 12').head(2), rates=(0.1,))
+    assert len(ddg) == 16 and np.isfinite(ddg.ddG).all()
