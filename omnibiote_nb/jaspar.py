@@ -340,9 +340,9 @@ def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu', crop='
 def summarise(results) -> pd.DataFrame:
     "Per (model, rate): mean ΔΔG of each fold over all profiles and mutants, then mean ± SEM over folds."
     keys = [c for c in ('model', 'flops') if c in results.columns] + ['rate']
-    per_fold = results.groupby(keys + ['fold']).agg(ddG=('ddG', 'mean'), positive=('ddG', lambda d: (d > 0).mean())).reset_index()
+    per_fold = results.groupby(keys + ['fold'], dropna=False).agg(ddG=('ddG', 'mean'), positive=('ddG', lambda d: (d > 0).mean())).reset_index()
     sem = lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
-    return per_fold.groupby(keys).agg(folds=('fold', 'size'), ddG_mean=('ddG', 'mean'), ddG_sem=('ddG', sem),
+    return per_fold.groupby(keys, dropna=False).agg(folds=('fold', 'size'), ddG_mean=('ddG', 'mean'), ddG_sem=('ddG', sem),
                                       frac_positive=('positive', 'mean')).reset_index()
 
 # %% ../nbs/13_jaspar.ipynb #c3362461
