@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_pretrain.ipynb #b686c91e
 from __future__ import annotations
-import json, math, time, hashlib, signal
+import json, math, time, hashlib, signal, contextlib, threading
 from array import array
 from unittest import mock
 from dataclasses import asdict
@@ -21,11 +21,11 @@ from .tokenizers import load_tokenizer, save_tokenizer
 # %% auto #0
 __all__ = ['PAD', 'MASK', 'EOS', 'MODALITIES', 'BLOCK', 'TRAIN_PRESETS', 'LADDER', 'LARGEST', 'CONTROLS', 'COLORS', 'FIGURES',
            'TOKENS', 'GOAL', 'read_index', 'Shards', 'Plan', 'pack', 'build_window', 'mask_window', 'Stream', 'collate',
-           'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM', 'AtomicCheckpointIO',
-           'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts', 'add_one_logp', 'unigram_logp',
-           'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run', 'ladder_runs', 'figure_runs',
-           'ladder_table', 'plot_ladder', 'learned', 'ladder_conclusions', 'protein_breakdown',
-           'plot_protein_breakdown', 'margin_curves', 'plot_margins']
+           'TrainWindows', 'ValWindows', 'PretrainData', 'mup_groups', 'one_cycle', 'MLM', 'interrupts_held',
+           'AtomicCheckpointIO', 'MetricsFile', 'read_metrics', 'FSDP', 'pretrain', 'export', 'token_counts',
+           'add_one_logp', 'unigram_logp', 'unigram_baseline', 'seen_counts', 'held_out_breakdown', 'plot_run',
+           'ladder_runs', 'figure_runs', 'ladder_table', 'plot_ladder', 'learned', 'ladder_conclusions',
+           'protein_breakdown', 'plot_protein_breakdown', 'margin_curves', 'plot_margins']
 
 # %% ../nbs/05_pretrain.ipynb #27da8c6b
 PAD, MASK, EOS = 1, 2, 3   # the ids every tokenizer of this project reserves (0 is <unk>)
@@ -358,10 +358,23 @@ class MLM(L.LightningModule):
         return dict(optimizer=opt, lr_scheduler=dict(scheduler=sched, interval='step'))
 
 # %% ../nbs/05_pretrain.ipynb #52308790
+@contextlib.contextmanager
+def interrupts_held():
+    "Hold a Ctrl-C (SIGINT) that arrives inside the block and raise it as KeyboardInterrupt when the block is done."
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = signal.signal(signal.SIGINT, lambda *_: got.append(True))
+    try: yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if got: raise KeyboardInterrupt
+
 class AtomicCheckpointIO(TorchCheckpointIO):
-    "Lightning checkpoints written atomically, read back with `weights_only=True`."
+    "Lightning checkpoints written atomically (a Ctrl-C waits for the write), read back with `weights_only=True`."
     def save_checkpoint(self, checkpoint, path, storage_options=None):
-        with atomic_write(path) as f: torch.save(checkpoint, f)
+        with interrupts_held(), atomic_write(path) as f: torch.save(checkpoint, f)
     def load_checkpoint(self, path, map_location=None, weights_only=None):
         return torch.load(path, map_location=map_location or 'cpu', weights_only=True)
 

@@ -306,3 +306,15 @@ def test_ctrl_c_is_an_interrupt_not_a_failure(shards, tmp_path):
     text = p.communicate(timeout=60)[0]
     assert p.returncode == 130, text[-3000:]
     assert 'omnibiote: interrupted' in text and '--resume' in text and 'Traceback' not in text
+
+def test_interrupts_held_until_the_write_is_done():
+    "A Ctrl-C inside `interrupts_held` (a checkpoint write) lets the block finish, then raises KeyboardInterrupt."
+    from omnibiote_nb.pretrain import interrupts_held
+    order = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            order.append('written')
+    assert order == ['written']
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # the handler is put back
