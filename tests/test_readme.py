@@ -21,3 +21,15 @@ def test_named_figures_exist():
 def test_every_stage_is_listed():
     listed = re.findall(r'^\s*\d+\. `([a-z_]+)`:', README, re.M)
     assert listed == [name for name, _ in STAGES], f'README stages {listed} differ from the reproduce stages'
+
+def test_numbers_it_states_about_the_data():
+    "The corpus size, the JASPAR sample and the ladder's token budget that the README states, against their sources."
+    import pandas as pd
+    from omnibiote_nb.cli import JASPAR_CPU_PROFILES
+    from omnibiote_nb.jaspar import profiles
+    from omnibiote_nb.pretrain import TRAIN_PRESETS, LADDER
+    residues = pd.read_csv(REPO/'figures'/'table_s1_corpus.csv').residues.sum()
+    assert 'a corpus of 23M residues' in README and round(residues / 1e6) == 23
+    assert f'a seeded sample of {JASPAR_CPU_PROFILES} of the {len(profiles())} profiles' in README
+    assert len(LADDER) == 5 and 'five runs of 8M tokens' in README
+    assert {TRAIN_PRESETS[size]['tokens'] for size, _, _ in LADDER.values()} == {8_000_000}
