@@ -143,6 +143,11 @@ def main(argv=None):
     except KeyboardInterrupt: print('omnibiote: interrupted', file=sys.stderr); sys.exit(130)
 
 # %% ../nbs/90_cli.ipynb #599bd803
+def _write_text(name, text):
+    "Write a stage's text result (what a run shows) into figures/, beside its figure, atomically."
+    from omnibiote_nb.core import figures_dir, atomic_write
+    with atomic_write(figures_dir()/name, 'w') as f: f.write(text + '\n')
+
 def _stage_shards(runs):
     from omnibiote_nb.shards import corpus_shards
     for kind in ('char', 'bpe'): corpus_shards(kind, runs)
@@ -174,35 +179,34 @@ def _stage_pretrain(runs):
 def _stage_pretrain_figure(runs):
     from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, figure_runs, LARGEST, FIGURES, protein_breakdown,
                                        plot_protein_breakdown, ladder_conclusions, margin_curves, plot_margins)
-    from omnibiote_nb.core import figures_dir, atomic_write
     lt = ladder_table(runs)
-    paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt, runs)) + plot_margins(margin_curves(runs))
+    paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt)) + plot_margins(margin_curves(runs))
     for tok, name in FIGURES.items(): paths += plot_ladder(lt[lt.run.isin(figure_runs(tok))], name)
     for p in paths: log.info(f'wrote {p}')
     for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
-    with atomic_write(figures_dir()/'pretrain_conclusions.md', 'w') as f: f.write(ladder_conclusions(lt) + '\n')
+    _write_text('pretrain_conclusions.md', ladder_conclusions(lt))
 
 def _stage_binding(runs):
     from omnibiote_nb.binding import run_binding, plot_binding, paper_table, ladder_checkpoints, conclusions
-    from omnibiote_nb.core import figures_dir, write_csv, atomic_write
+    from omnibiote_nb.core import figures_dir, write_csv
     ckpts, controls = ladder_checkpoints(runs)
     res = run_binding(ckpts, runs/'binding'/'cpu', preset='cpu', resume=True, random_init=controls)
     for p in plot_binding(res): log.info(f'wrote {p}')
     write_csv(figures_dir()/'pronab_folds.csv', res.drop(columns='seconds'))   # per fold: what the conclusions are read from
     text = conclusions(res)
-    with atomic_write(figures_dir()/'pronab_conclusions.md', 'w') as f: f.write(text + '\n')
+    _write_text('pronab_conclusions.md', text)
     log.info('\n' + paper_table(res).to_string() + '\n' + text)
 
 JASPAR_CPU_PROFILES = 64  # CPU scale: a seeded sample of the held-out profiles (10 folds x 3 sizes x 4 rates x 9 sites each)
 
 def _stage_binding_ablation(runs):
     from omnibiote_nb.binding import ablation, plot_ablation, ablation_lines, ladder_checkpoints
-    from omnibiote_nb.core import figures_dir, atomic_write, write_csv
+    from omnibiote_nb.core import figures_dir, write_csv
     ckpts, controls = ladder_checkpoints(runs)
     rows = ablation(ckpts[controls[0]]['multi'], runs/'binding'/'ablation')   # the largest per-residue OmniBioTE, 3 folds
     for p in plot_ablation(rows): log.info(f'wrote {p}')
     write_csv(figures_dir()/'pronab_ablation_folds.csv', rows.drop(columns='seconds'))
-    with atomic_write(figures_dir()/'pronab_ablation.md', 'w') as f: f.write(ablation_lines(rows) + '\n')
+    _write_text('pronab_ablation.md', ablation_lines(rows))
 
 def _stage_binding_thresholds(runs):
     from omnibiote_nb.binding import threshold_results, plot_thresholds, ladder_checkpoints
@@ -215,13 +219,13 @@ def _stage_binding_thresholds(runs):
 def _stage_jaspar(runs):
     import pandas as pd
     from omnibiote_nb.jaspar import run_jaspar, binding_models, profiles, conclusions, fold_table, contrasts
-    from omnibiote_nb.core import figures_dir, write_csv, atomic_write
+    from omnibiote_nb.core import figures_dir, write_csv
     kept = profiles().sample(n=JASPAR_CPU_PROFILES, random_state=0).reset_index(drop=True)
     r = run_jaspar(binding_models(runs/'binding'/'cpu'), runs/'jaspar', kept=kept, baseline_preset='cpu')
     folds = fold_table(pd.read_csv(r['results']))
     write_csv(figures_dir()/'jaspar_folds.csv', folds)
     text = conclusions(r['summary']) + '\n' + contrasts(folds)
-    with atomic_write(figures_dir()/'jaspar_conclusions.md', 'w') as f: f.write(text + '\n')
+    _write_text('jaspar_conclusions.md', text)
     log.info(f"jaspar: {r['profiles']} profiles\n" + r['summary'].to_string() + '\n' + text)
 
 def _stage_data_figures(runs):

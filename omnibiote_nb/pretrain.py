@@ -718,7 +718,7 @@ def ladder_conclusions(lt) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/05_pretrain.ipynb #96fc345c
-def protein_breakdown(lt, runs=None) -> 'pd.DataFrame':
+def protein_breakdown(lt) -> 'pd.DataFrame':
     "The rows of `ladder_table` `lt` for the protein loss of the ladder's OmniBioTE and ProtBioTE runs."
     names = [name for name, (_, setting, _) in LADDER.items() if setting in ('multi', 'prot')]
     return lt[(lt.modality == 'prot') & lt.run.isin(names)].reset_index(drop=True)
