@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys, time, os
 from pathlib import Path
-from .core import OmniError, log, runs_dir, verify, download, write_json, IN_TEST
+from .core import OmniError, log, runs_dir, verify, download, write_json, write_text, IN_TEST
 
 # %% auto #0
 __all__ = ['PRESETS', 'JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce', 'stage_table']
@@ -143,11 +143,6 @@ def main(argv=None):
     except KeyboardInterrupt: print('omnibiote: interrupted', file=sys.stderr); sys.exit(130)
 
 # %% ../nbs/90_cli.ipynb #599bd803
-def _write_text(name, text):
-    "Write a stage's text result (what a run shows) into figures/, beside its figure, atomically."
-    from omnibiote_nb.core import figures_dir, atomic_write
-    with atomic_write(figures_dir()/name, 'w') as f: f.write(text + '\n')
-
 def _stage_shards(runs):
     from omnibiote_nb.shards import corpus_shards
     for kind in ('char', 'bpe'): corpus_shards(kind, runs)
@@ -184,7 +179,7 @@ def _stage_pretrain_figure(runs):
     for tok, name in FIGURES.items(): paths += plot_ladder(lt[lt.run.isin(figure_runs(tok))], name)
     for p in paths: log.info(f'wrote {p}')
     for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
-    _write_text('pretrain_conclusions.md', ladder_conclusions(lt))
+    write_text('pretrain_conclusions.md', ladder_conclusions(lt))
 
 def _stage_binding(runs):
     from omnibiote_nb.binding import run_binding, plot_binding, paper_table, ladder_checkpoints, conclusions
@@ -194,7 +189,7 @@ def _stage_binding(runs):
     for p in plot_binding(res): log.info(f'wrote {p}')
     write_csv(figures_dir()/'pronab_folds.csv', res.drop(columns='seconds'))   # per fold: what the conclusions are read from
     text = conclusions(res)
-    _write_text('pronab_conclusions.md', text)
+    write_text('pronab_conclusions.md', text)
     log.info('\n' + paper_table(res).to_string() + '\n' + text)
 
 JASPAR_CPU_PROFILES = 64  # CPU scale: a seeded sample of the held-out profiles (10 folds x 3 sizes x 4 rates x 9 sites each)
@@ -206,7 +201,7 @@ def _stage_binding_ablation(runs):
     rows = ablation(ckpts[controls[0]]['multi'], runs/'binding'/'ablation')   # the largest per-residue OmniBioTE, 3 folds
     for p in plot_ablation(rows): log.info(f'wrote {p}')
     write_csv(figures_dir()/'pronab_ablation_folds.csv', rows.drop(columns='seconds'))
-    _write_text('pronab_ablation.md', ablation_lines(rows))
+    write_text('pronab_ablation.md', ablation_lines(rows))
 
 def _stage_binding_thresholds(runs):
     from omnibiote_nb.binding import threshold_results, plot_thresholds, ladder_checkpoints
@@ -225,7 +220,7 @@ def _stage_jaspar(runs):
     folds = fold_table(pd.read_csv(r['results']))
     write_csv(figures_dir()/'jaspar_folds.csv', folds)
     text = conclusions(r['summary']) + '\n' + contrasts(folds)
-    _write_text('jaspar_conclusions.md', text)
+    write_text('jaspar_conclusions.md', text)
     log.info(f"jaspar: {r['profiles']} profiles\n" + r['summary'].to_string() + '\n' + text)
 
 def _stage_data_figures(runs):

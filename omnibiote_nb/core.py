@@ -9,8 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PKG', 'REPO', 'IN_TEST', 'log', 'data_dir', 'runs_dir', 'reproducing', 'figures_dir', 'OmniError', 'atomic_write',
-           'write_json', 'read_json', 'write_csv', 'save_figure', 'file_hash', 'manifests', 'bundled', 'verify',
-           'download']
+           'write_json', 'read_json', 'write_csv', 'write_text', 'save_figure', 'file_hash', 'manifests', 'bundled',
+           'verify', 'download']
 
 # %% ../nbs/00_core.ipynb #b9ca0ba0
 PKG = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'omnibiote_nb'
@@ -84,6 +84,12 @@ def read_json(path) -> dict:
 def write_csv(path, df):
     "Write a DataFrame as CSV without its index, atomically."
     with atomic_write(path, 'w') as f: df.to_csv(f, index=False)
+
+def write_text(name, text) -> Path:
+    "Write a text result (what a run shows) into figures_dir(), beside its figure, atomically."
+    path = figures_dir()/name
+    with atomic_write(path, 'w') as f: f.write(text + '\n')
+    return path
 
 # %% ../nbs/00_core.ipynb #80b7f3fb
 def save_figure(fig, df, name, out=None) -> list[Path]:

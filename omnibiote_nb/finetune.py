@@ -16,8 +16,8 @@ from .model import OmniBioTE, OmniBioTEConfig, preset
 # %% auto #0
 __all__ = ['POOLS', 'pool_states', 'Finetuner', 'fit_scaling', 'destandardise', 'pad', 'collate', 'length_batches',
            'micro_batches', 'FinetuneConfig', 'param_groups', 'schedule', 'loss_sum', 'finetune', 'predict',
-           'save_finetuned', 'load_finetuned', 'pooled_features', 'tokenizer_pad_id', 'random_like', 'paired_contrast',
-           'contrast_line']
+           'residue_tokens', 'token_labels', 'residue_values', 'save_finetuned', 'load_finetuned', 'pooled_features',
+           'tokenizer_pad_id', 'random_like', 'paired_contrast', 'contrast_line']
 
 # %% ../nbs/06_finetune.ipynb #bcf8ba20
 POOLS = ('first', 'mean')
@@ -214,6 +214,33 @@ def predict(model, xs, cfg: FinetuneConfig | None = None) -> np.ndarray | list:
     if model.per_token: return res
     res = np.stack(res) if res else np.zeros((0, getattr(model, 'n_out', 1)), np.float32)
     return res[:, 0] if res.shape[1] == 1 and model.loss_kind == 'mse' else res
+
+# %% ../nbs/06_finetune.ipynb #5ac9ad88
+def residue_tokens(tok, ids, seg=None, part=0) -> np.ndarray:
+    "For each residue of sequence `part` of `ids` (segments `seg` from `encode_multi`), the index of the token covering it."
+    sp = tok.spans(ids)
+    n = (sp[:, 1] - sp[:, 0]).astype(np.int64)
+    if seg is not None: n = np.where(np.asarray(seg) == part, n, 0)
+    return np.repeat(np.arange(len(n)), n)
+
+def token_labels(residue_labels, index, n_tokens, reduce='max') -> np.ndarray:
+    "Per-token targets (NaN where a token covers no labelled residue): the max or the mean of the residues it covers."
+    if reduce not in ('max', 'mean'): raise OmniError(f"reduce {reduce!r}: use 'max' or 'mean'")
+    lab = np.asarray(residue_labels, np.float64)[:len(index)]
+    idx = np.asarray(index)[:len(lab)]
+    ok = np.isfinite(lab)
+    out = np.full(n_tokens, np.nan)
+    if reduce == 'max':
+        np.fmax.at(out, idx[ok], lab[ok])
+        return out.astype(np.float32)
+    total = np.bincount(idx[ok], lab[ok], n_tokens)
+    count = np.bincount(idx[ok], None, n_tokens)
+    out[count > 0] = total[count > 0] / count[count > 0]
+    return out.astype(np.float32)
+
+def residue_values(token_values, index) -> np.ndarray:
+    "Per-residue predictions: each residue takes the prediction of the token that covers it."
+    return np.asarray(token_values)[np.asarray(index)]
 
 # %% ../nbs/06_finetune.ipynb #3be7fb2b
 def save_finetuned(model: Finetuner, path, meta: dict | None = None):
