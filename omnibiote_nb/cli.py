@@ -110,10 +110,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--protein'); s.add_argument('--na'); s.add_argument('--na2', default=None); s.add_argument('--na-type', default='DNA')
     s.add_argument('--pairs', type=Path, help='TSV with columns protein, na, optional na2, na_type'); s.add_argument('--out', type=Path)
     s.set_defaults(fn=_predict_dg)
-    s = sub.add_parser('embed', help='pooled (and per-token) embeddings of a FASTA/CSV file, as npz')
+    s = sub.add_parser('embed', help='pooled (and per-token) embeddings of a FASTA/CSV file, as npz or Parquet')
     s.add_argument('input', type=Path, help='FASTA or CSV (columns id, sequence, optional tag), plain or gzip')
     s.add_argument('--ckpt', required=True, type=Path, help='a model folder (model.safetensors + config.json), e.g. RUN/model')
-    s.add_argument('--out', required=True, type=Path, help='npz file to write; not the input; an existing file is replaced')
+    s.add_argument('--out', required=True, type=Path, help='FILE.npz or FILE.parquet (per-token states in FILE.tokens.parquet); not the input; an existing file is replaced')
     s.add_argument('--tag', default=None, help='force a molecule type (protein, DNA, RNA, ...; any case); default: per record, '
                    'nucleic when every letter is a nucleotide or IUPAC code and at least half are ACGTUN')
     s.add_argument('--per-token', action='store_true', help='also store every token\'s embedding and its residue span')

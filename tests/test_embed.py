@@ -221,3 +221,40 @@ def test_modality_warning(tmp_path, fa, ckpt, caplog, modality, warned):
     with caplog.at_level(logging.WARNING, 'omnibiote'): run(fa, ck, tmp_path / 'o.npz')
     got = [r.getMessage() for r in caplog.records if 'never saw' in r.getMessage()]
     assert (got == []) if warned is None else (len(got) == 1 and warned in got[0])
+
+
+# Parquet output: the same numbers as npz, readable by pandas and pyarrow without loading every state
+
+def test_parquet_matches_npz(fa, ckpt, tmp_path):
+    import pandas as pd, pyarrow.dataset as ds, pyarrow.parquet as pq
+    from omnibiote_nb.embed import token_path
+    run(fa, ckpt, tmp_path / 'o.npz', per_token=True)
+    run(fa, ckpt, tmp_path / 'o.parquet', per_token=True)
+    z = np.load(tmp_path / 'o.npz')
+    recs = pd.read_parquet(tmp_path / 'o.parquet')
+    assert list(recs.columns) == ['id', 'tag', 'n_residues', 'mean', 'first']
+    assert list(recs.id) == list(z['ids']) and list(recs.tag) == list(z['tags'])
+    assert (recs.n_residues.to_numpy() == z['n_residues']).all()
+    for k in ('mean', 'first'): np.testing.assert_array_equal(np.stack(recs[k].to_numpy()), z[k])
+    t = pq.read_table(tmp_path / 'o.parquet')
+    assert t.schema.field('mean').type.list_size == z['mean'].shape[1]      # fixed-size list of width floats
+    toks = ds.dataset(token_path(tmp_path / 'o.parquet')).to_table(filter=ds.field('record') == 1).to_pandas()
+    o = z['offsets']
+    np.testing.assert_array_equal(np.stack(toks.state.to_numpy()), z['tokens'][o[1]:o[2]])
+    np.testing.assert_array_equal(toks[['start', 'end']].to_numpy(), z['spans'][o[1]:o[2]])
+    assert (toks.position.to_numpy() == np.arange(o[2] - o[1])).all() and set(toks.id) == {z['ids'][1]}
+
+
+def test_parquet_without_tokens_removes_stale_token_file(fa, ckpt, tmp_path):
+    from omnibiote_nb.embed import token_path
+    out = tmp_path / 'o.parquet'
+    run(fa, ckpt, out, per_token=True)
+    assert token_path(out).is_file()
+    run(fa, ckpt, out)
+    assert out.is_file() and not token_path(out).exists()
+
+
+def test_unknown_suffix_is_one_line_error(capsys, fa, ckpt, tmp_path):
+    code, err = cli(capsys, fa, '--ckpt', ckpt, '--out', tmp_path / 'o.h5')
+    assert code == 2 and err.strip().count('\n') == 0 and "unknown format '.h5'" in err
+    assert not (tmp_path / 'o.h5').exists()
