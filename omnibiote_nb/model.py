@@ -287,6 +287,44 @@ class OmniBioTE(nn.Module):
         "Cross-entropy at the masked positions only (`masked` (B, T) bool); the head runs only there."
         return F.cross_entropy(self.mlm_logits(h[masked]), targets[masked])
 
+# %% ../nbs/04_model.ipynb #aec2e3c3
+def _query_mask(doc_ids, rows):
+    "The `rows` (queries) of `doc_mask(doc_ids)`, (B, 1, R, T), built without the (T, T) mask."
+    T = doc_ids.shape[1]
+    keys = torch.arange(T, device=doc_ids.device)
+    q = keys[rows]
+    same = (doc_ids[:, q, None] == doc_ids[:, None, :]) & (doc_ids[:, None, :] >= 0)
+    return (same | (q[:, None] == keys))[:, None]
+
+def _attention_rows(self, x, freqs, rows=slice(None), cols=slice(None), mask=None):
+    "Softmax attention of the queries `rows` over every key, as the explicit path computes it, kept at keys `cols`: (B, H, R, K)."
+    B, T, C = x.shape
+    qk, _ = self.c_attn(x).split([2 * C, C], -1)
+    q, k = encode_positions(qk.view(B, T, 2 * self.n_head, -1), freqs).chunk(2, 2)   # (B, T, H, d) each
+    att = (q[:, rows].transpose(1, 2) @ k.permute(0, 2, 3, 1)) * self.scale        # (B, H, R, T)
+    if mask is not None: att = att.masked_fill(~mask, float('-inf'))
+    return att.softmax(-1)[..., cols]
+
+SelfAttention.attention_rows = _attention_rows
+
+@torch.no_grad()
+def _attention_maps(self, idx, doc_ids=None, pad_id=None, rows=slice(None), cols=slice(None)):
+    "Attention maps of every head of every layer at queries `rows` and keys `cols` (slices or index tensors): (B, n_layer, n_head, R, K)."
+    B, T = idx.shape
+    if T > self.config.max_len: raise OmniError(f'input of {T} tokens is longer than max_len={self.config.max_len}')
+    if doc_ids is None and pad_id is not None: doc_ids = padding_doc_ids(idx, pad_id)
+    pos = torch.arange(T, device=idx.device) if doc_ids is None else positions(doc_ids)
+    mask = attention_mask(doc_ids)                       # what the ordinary forward attends with
+    rows_mask = None if doc_ids is None or not needs_mask(doc_ids) else _query_mask(doc_ids, rows)
+    freqs = self.position_table(pos).unsqueeze(-2)
+    x, maps = self.drop(self.wte(idx)), []
+    for block in self.h:
+        maps.append(block.attn.attention_rows(block.ln_1(x), freqs, rows, cols, rows_mask))
+        x, _ = block(x, freqs, mask)
+    return torch.stack(maps, 1)
+
+OmniBioTE.attention_maps = _attention_maps
+
 # %% ../nbs/04_model.ipynb #04103a16
 def flops_per_token(config: OmniBioTEConfig, seq_len: int, training=True, head_fraction=1.0) -> float:
     "Matmul FLOPs per token of a window of `seq_len`: forward, or forward + backward when `training`."
