@@ -6,7 +6,6 @@
 from __future__ import annotations
 import json, math, time, hashlib, signal, contextlib, threading
 from array import array
-from unittest import mock
 from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
@@ -420,9 +419,10 @@ for size in ('small', 'medium', 'large', 'xl'):
 
 # %% ../nbs/05_pretrain.ipynb #e0156eb1
 from lightning.pytorch.strategies import FSDPStrategy
-import lightning.pytorch.strategies.fsdp as _lfsdp
+from lightning.pytorch.trainer.states import TrainerFn
 
-def _full_state_on_cpu(module, world_size, rank0_only=True):
+def _full_state(module, rank0_only=True):
+    "torch's context for gathering (or loading) a full, unsharded state; no `offload_to_cpu`, which fails on CPU."
     from torch.distributed.fsdp import FullyShardedDataParallel, FullStateDictConfig, FullOptimStateDictConfig, StateDictType
     return FullyShardedDataParallel.state_dict_type(module, StateDictType.FULL_STATE_DICT,
         FullStateDictConfig(offload_to_cpu=False, rank0_only=rank0_only),
@@ -430,19 +430,36 @@ def _full_state_on_cpu(module, world_size, rank0_only=True):
 
 class FSDP(FSDPStrategy):
     "Lightning's FSDP with full-state checkpoints read `weights_only`; also runs on CPU processes (gloo)."
-    def _on_cpu(self, fn, *args):
-        if self.root_device.type != 'cpu': return fn(*args)
-        with mock.patch.object(_lfsdp, '_get_full_state_dict_context', _full_state_on_cpu): return fn(*args)
     def _setup_model(self, model):
         if self.root_device.type != 'cpu': return super()._setup_model(model)
         from torch.distributed.fsdp import FullyShardedDataParallel
         return FullyShardedDataParallel(model, sharding_strategy=self.sharding_strategy, device_id=torch.device('cpu'),
                                         **self.kwargs)
-    def lightning_module_state_dict(self): return self._on_cpu(super().lightning_module_state_dict)
-    def optimizer_state(self, optimizer): return self._on_cpu(super().optimizer_state, optimizer)
+
+    def lightning_module_state_dict(self):
+        if self.root_device.type != 'cpu': return super().lightning_module_state_dict()
+        with _full_state(self.model): return self.model.state_dict()
+
+    def optimizer_state(self, optimizer):
+        if self.root_device.type != 'cpu': return super().optimizer_state(optimizer)
+        from torch.distributed.fsdp import FullyShardedDataParallel, OptimStateKeyType
+        optimizer = getattr(optimizer, '_optimizer', optimizer)            # a LightningOptimizer wraps the torch one
+        with _full_state(self.model):
+            state = FullyShardedDataParallel.optim_state_dict(self.model, optimizer)
+        if self.global_rank != 0: return state
+        return FullyShardedDataParallel.rekey_optim_state_dict(state, OptimStateKeyType.PARAM_ID, self.model)
+
     def load_checkpoint(self, path, weights_only=None):
-        torch.load(path, map_location='cpu', weights_only=True, mmap=True)   # refuses anything but tensors and plain data
-        return self._on_cpu(super().load_checkpoint, path, weights_only)
+        ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=True)   # refuses anything but tensors and plain data
+        if self.root_device.type != 'cpu': return super().load_checkpoint(path, weights_only)
+        from torch.distributed.fsdp import FullyShardedDataParallel, OptimStateKeyType
+        with _full_state(self.model, rank0_only=False):                  # every rank reads the full state, keeps its shard
+            self.model.load_state_dict(ckpt.pop('state_dict'), strict=self.lightning_module.strict_loading)
+            if self.lightning_module.trainer.state.fn != TrainerFn.FITTING: return ckpt
+            for opt, state in zip(self.optimizers, ckpt.get('optimizer_states', [])):
+                state = FullyShardedDataParallel.rekey_optim_state_dict(state, OptimStateKeyType.PARAM_NAME, self.model)
+                opt.load_state_dict(FullyShardedDataParallel.optim_state_dict_to_load(self.model, opt, state))
+        return ckpt
 
 # %% ../nbs/05_pretrain.ipynb #40429377
 def _strategy(strategy):
