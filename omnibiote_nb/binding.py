@@ -20,8 +20,7 @@ __all__ = ['AA_ORDER', 'NA_ORDER', 'PRESETS', 'CHEAP', 'PAPER', 'CEILING', 'THRE
            'tokenizer_for', 'pair_input', 'split_input', 'fold_parts', 'kmer_features', 'ridge_floor', 'deepnap_input',
            'DeePNAP', 'resolve_checkpoint', 'input_length', 'encode', 'probe_features', 'fit_fold', 'pearson',
            'run_binding', 'read_results', 'summarise', 'plot_binding', 'paper_table', 'ladder_checkpoints',
-           'conclusions', 'threshold_results', 'plot_thresholds', 'ablation', 'plot_ablation', 'ablation_lines',
-           'train_dg', 'check_pair', 'predict_dg', 'predict_dg_file']
+           'conclusions', 'threshold_results', 'plot_thresholds', 'ablation', 'plot_ablation', 'ablation_lines']
 
 # %% ../nbs/11_binding.ipynb #018bf9f0
 AA_ORDER, NA_ORDER = 'ACDEFGHIKLMNPQRSTVWY', 'ATCGU'   # the 20 standard amino acids; bases with U (DeePNAP)
@@ -457,53 +456,3 @@ def ablation_lines(rows) -> str:
     for v in rows.variant.unique()[1:]:
         out.append('- ' + contrast_line(paired_contrast(rows, v, first, 'pearson')))
     return '\n'.join(out)
-
-# %% ../nbs/11_binding.ipynb #2dd90740
-def train_dg(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True, n_records=None) -> Path:
-    "Fine-tune the multi-omic checkpoint `ckpt` on every ProNAB record (or a random `n_records`) and save it to `out`."
-    p, df = PRESETS[preset], load_pronab()
-    rows = np.arange(len(df)) if n_records is None else np.sort(np.random.default_rng(seed).choice(len(df), n_records, replace=False))
-    model_dir, _ = resolve_checkpoint(ckpt)
-    _, model = fit_fold('omnibiote', df, rows, np.arange(0), p, [OmniBioTE.load(model_dir)], seed, device, progress)
-    tok = tokenizer_for(model.backbones[0])
-    return save_finetuned(model, out, dict(model.meta, fold=None, preset=preset, tokenizer='char' if tok.vocab_size == 49 else 'bpe'))
-
-def check_pair(protein, na, na2='') -> str | None:
-    "Why a pair cannot be predicted (first bad letter and its position), or None."
-    for name, s, alpha in (('protein', protein, AA20), ('na', na, set('ACGTU')), ('na2', na2 or '', set('ACGTU'))):
-        if name != 'na2' and not s: return f'{name} is empty'
-        if bad := [i for i, c in enumerate(s.upper()) if c not in alpha]:
-            return f'{name} position {bad[0] + 1}: {s[bad[0]]!r} is not one of {"".join(sorted(alpha))}'
-    return None
-
-# %% ../nbs/11_binding.ipynb #f3d1ffb7
-def _predict_rows(model, meta, rows):
-    tok = tokenizer_for(model.backbones[0])
-    xs = [pair_input(tok, p.upper(), n.upper().replace('U', 'T'), (n2 or '').upper().replace('U', 'T'), t,
-                     meta['max_tokens'], meta['max_na']) for p, n, n2, t in rows]
-    return predict(model, xs) if xs else np.zeros(0)
-
-def predict_dg(protein, na, na2=None, ckpt_dir=None, na_type='DNA') -> float:
-    "Predicted dG (kcal/mol) of `protein` binding strand `na` (and its partner `na2`)."
-    if err := check_pair(protein, na, na2): raise OmniError(f'predict_dg: {err}')
-    if na_type not in ('DNA', 'RNA'): raise OmniError(f"predict_dg: na_type {na_type!r}: use 'DNA' or 'RNA'")
-    model, meta = load_finetuned(ckpt_dir)
-    return float(_predict_rows(model, meta, [(protein, na, na2, na_type)])[0])
-
-def predict_dg_file(pairs_tsv, out_tsv, ckpt_dir) -> pd.DataFrame:
-    "Predict every row of a TSV (columns protein, na, optional na2 and na_type); bad rows get an error, not a prediction."
-    t = pd.read_csv(pairs_tsv, sep='\t', dtype=str, keep_default_na=False)
-    if miss := [c for c in ('protein', 'na') if c not in t.columns]: raise OmniError(f'{pairs_tsv}: missing columns {miss}')
-    na2 = t['na2'] if 'na2' in t else pd.Series('', index=t.index)
-    typ = t['na_type'].str.upper().replace('', 'DNA') if 'na_type' in t else pd.Series('DNA', index=t.index)
-    errors = [check_pair(p, n, m) or (None if y in ('DNA', 'RNA') else f"na_type {y!r} is not DNA or RNA")
-              for p, n, m, y in zip(t.protein, t.na, na2, typ)]
-    ok = [i for i, e in enumerate(errors) if e is None]
-    for i, e in enumerate(errors):
-        if e: log.warning(f'{pairs_tsv}: row {i + 1} (line {i + 2}): {e}')
-    model, meta = load_finetuned(ckpt_dir)
-    pred = _predict_rows(model, meta, [(t.protein[i], t.na[i], na2[i], typ[i]) for i in ok])
-    t['dG_pred'] = ''; t.loc[ok, 'dG_pred'] = [f'{v:.4f}' for v in pred]
-    t['error'] = [f'row {i + 1}: {e}' if e else '' for i, e in enumerate(errors)]
-    with atomic_write(out_tsv, 'w') as f: t.to_csv(f, sep='\t', index=False)
-    return t

@@ -42,7 +42,7 @@ def _pretrain(a):
     rank_zero_only(print)(f'model written to {out}')
 
 def _predict_dg(a):
-    from omnibiote_nb.binding import predict_dg, predict_dg_file
+    from omnibiote_nb.predict import predict_dg, predict_dg_file
     if a.pairs:
         if not a.out: raise OmniError('--pairs needs --out FILE.tsv')
         t = predict_dg_file(a.pairs, a.out, a.ckpt)

@@ -2,7 +2,8 @@
 import json
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
-from omnibiote_nb.binding import (pronab_folds, fold_parts, fit_fold, run_binding, train_dg, predict_dg_file, PRESETS)
+from omnibiote_nb.binding import pronab_folds, fold_parts, fit_fold, run_binding, PRESETS
+from omnibiote_nb.predict import train_dg, predict_dg_file
 from omnibiote_nb.finetune import Finetuner, FinetuneConfig, finetune, fit_scaling
 from omnibiote_nb.model import OmniBioTE, preset
 from omnibiote_nb.pronab import load_homology, check_folds, fold_indices

@@ -107,8 +107,8 @@ def test_release_tokenizer_check(tokenizer):
 
 
 def test_binder_predict_dg(tokenizer, tmp_path):
-    "An imported binder folder predicts upstream's dG through predict-dg (our binding.predict_dg, unchanged)."
-    from omnibiote_nb.binding import predict_dg
+    "An imported binder folder predicts upstream's dG through predict-dg (our predict.predict_dg, unchanged)."
+    from omnibiote_nb.predict import predict_dg
     from omnibiote_nb.cli import main
     tok = tmp_path / 'tok'
     tok.mkdir()
@@ -194,8 +194,8 @@ def test_bpe_model_needs_tokenizers(tmp_path, tokenizer):
 
 
 def test_finetune_imported(tmp_path):
-    "An imported folder fine-tunes like our own (binding.train_dg); the fine-tuned backbone keeps the as-trained positions."
-    from omnibiote_nb.binding import train_dg, predict_dg
+    "An imported folder fine-tunes like our own (predict.train_dg); the fine-tuned backbone keeps the as-trained positions."
+    from omnibiote_nb.predict import train_dg, predict_dg
     U.import_upstream(FIX / 'char_cos_bf16.pt', tmp_path / 'm')
     out = train_dg(tmp_path / 'm', tmp_path / 'dg', preset='test', progress=False, n_records=32)
     assert json.loads((out / 'backbone0' / 'config.json').read_text())['positions'] == 'cos'
