@@ -83,67 +83,96 @@ def _pfms(pfm_json) -> dict:
     fmt = lambda x: int(x) if float(x).is_integer() else float(x)
     return {r['matrix_id']: json.dumps({b: [fmt(x) for x in r['pfm_counts'][b]] for b in 'ACGT'}, separators=(',', ':')) for r in J}
 
+def _candidates(jaspar) -> pd.DataFrame:
+    "The profiles the filter looks at: vertebrate, one protein chain, with a sequence."
+    return jaspar[(jaspar.tax_group == 'vertebrates') & (jaspar.n_chains == 1) & (jaspar.protein_seqs != '')]
+
 def stored_best(table=None) -> dict:
     "protein -> (best score, index in `pronab_proteins()`) from a built filter table, to redo the verdicts without aligning again."
-    table = load_filter() if table is None else table; ref = pronab_proteins(); idx = {pronab.protein_id(r): i for i, r in enumerate(ref)}
-    seqs = load_jaspar().set_index('matrix_id').protein_seqs; a = table[table.max_score.notna()]
-    return {seqs[m]: (s, idx[b]) for m, s, b in zip(a.matrix_id, a.max_score, a.best_pronab)}
+    table = load_filter() if table is None else table
+    idx = {pronab.protein_id(r): i for i, r in enumerate(pronab_proteins())}
+    seqs = load_jaspar().set_index('matrix_id').protein_seqs
+    scored = table[table.max_score.notna()]
+    return {seqs[m]: (s, idx[b]) for m, s, b in zip(scored.matrix_id, scored.max_score, scored.best_pronab)}
 
 def dbd_hits(pfam_json, jaspar=None) -> pd.DataFrame:
     "The Pfam DNA-binding-domain hits of each single-chain vertebrate profile's protein, each checked against the sequence."
     with gzip.open(pfam_json, 'rt') as f: hits = json.load(f)
     jaspar = load_jaspar() if jaspar is None else jaspar
-    v = jaspar[(jaspar.tax_group == 'vertebrates') & (jaspar.n_chains == 1) & (jaspar.protein_seqs != '')]
     rows = []
-    for r in v.itertuples():
+    for r in _candidates(jaspar).itertuples():
         for family, aligned, start, end, evalue in hits.get(r.uniprot_accs, []):
             residues = ''.join(c for c in aligned if c.isalpha()).upper()
-            if r.protein_seqs[start - 1:end] != residues: raise OmniError(f'{pfam_json}: {r.uniprot_accs} {family} {start}-{end} does not match the sequence of {r.matrix_id}')
+            if r.protein_seqs[start - 1:end] != residues:
+                raise OmniError(f'{pfam_json}: {r.uniprot_accs} {family} {start}-{end} does not match the sequence of {r.matrix_id}')
             rows.append(dict(matrix_id=r.matrix_id, uniprot_acc=r.uniprot_accs, family=family, start=start - 1, end=end, evalue=evalue))
     return pd.DataFrame(rows, columns=DBD_COLUMNS)
 
-def build_filter(pfm_json, pfam_json, out=None, workers=2, progress=True, best=None, note=None) -> Path:
-    "Align the candidate JASPAR proteins against ProNAB (unless `best` is given) and write the `jaspar_filter` bundle to `out`."
-    out = Path(out or data_dir()/FILTER); jaspar, ref = load_jaspar(), pronab_proteins()
-    v = jaspar[(jaspar.tax_group == 'vertebrates') & (jaspar.n_chains == 1) & (jaspar.protein_seqs != '')]
-    queries = sorted(set(v.protein_seqs)); t = time.time()
-    aligned = best is None
-    if aligned:
-        S = scores_vs(queries, ref, workers, progress); best = {q: (r.max(), int(r.argmax())) for q, r in zip(queries, S)}
-        note = f'aligned in {time.time() - t:.0f} s with {workers} processes'
-    if missing := set(queries) - set(best): raise OmniError(f'build_filter: no score for {len(missing)} proteins')
-    table = verdicts(jaspar, ref, best)
-    pfm = _pfms(pfm_json); table['pfm'] = table.matrix_id.map(pfm)
+def _with_pfms(table, pfm_json) -> pd.DataFrame:
+    "`table` with each profile's PFM; fails if one is missing or disagrees with the bundled consensus."
+    table['pfm'] = table.matrix_id.map(_pfms(pfm_json))
     if table.pfm.isna().any(): raise OmniError(f'{pfm_json}: no PFM for {table.matrix_id[table.pfm.isna()].iloc[0]}')
-    if (bad := table.pfm.map(consensus) != table.consensus).any(): raise OmniError(f'{pfm_json}: PFM of {table.matrix_id[bad].iloc[0]} disagrees with the bundled consensus')
-    dbd = dbd_hits(pfam_json, jaspar)
-    pronab._write_tsv(out/'profiles.tsv.gz', table)
-    pronab._write_tsv(out/'dbd.tsv.gz', dbd)
-    c = filter_counts(table)
-    m = dict(
-        name=FILTER, description='JASPAR 2024 CORE vertebrate profiles with their PFMs, each protein aligned against every ProNAB protein, and the verdict of the OmniBioTE §4.3.2 filter.',
-        status='complete', status_note=f'{len(table)} vertebrate profiles, {len(queries)} distinct single-chain proteins x {len(ref)} ProNAB proteins {note}; kept {int(table.kept.sum())}. ' + '; '.join(f'{r.filter}: {r.profiles}' for r in c.itertuples()),
-        source=dict(derived_from=['jaspar/jaspar2024_core_with_protein_seqs.tsv.gz', 'pronab/pronab_no_mutations_flat.tsv.gz',
-                                  f'PFMs: {Path(pfm_json).name} (the JASPAR 2024 join the jaspar dataset was cut from: pyjaspar 4.0.0 JASPAR2024.sqlite)',
-                                  f'DNA-binding domains: {Path(pfam_json).name} (wassermanlab/JASPAR-inference-tool, commit 622dca48b0e93d342888704dd6176ee912d94074, files/; MIT)'],
-                    code='omnibiote_nb.jaspar.build_filter', call=f'build_filter(pfm_json, pfam_json, workers={workers})' if aligned else 'build_filter(pfm_json, pfam_json, best=stored_best(), note=...)',
+    bad = table.pfm.map(consensus) != table.consensus
+    if bad.any(): raise OmniError(f'{pfm_json}: PFM of {table.matrix_id[bad].iloc[0]} disagrees with the bundled consensus')
+    return table
+
+def _filter_manifest(out, table, dbd, counts, n_queries, n_ref, note, call, pfm_json, pfam_json, workers) -> dict:
+    "The manifest of the jaspar_filter bundle written in `out`."
+    kept = int(table.kept.sum())
+    steps = '; '.join(f'{r.filter}: {r.profiles}' for r in counts.itertuples())
+    sources = ['jaspar/jaspar2024_core_with_protein_seqs.tsv.gz', 'pronab/pronab_no_mutations_flat.tsv.gz',
+               f'PFMs: {Path(pfm_json).name} (the JASPAR 2024 join the jaspar dataset was cut from: pyjaspar 4.0.0 JASPAR2024.sqlite)',
+               f'DNA-binding domains: {Path(pfam_json).name} (wassermanlab/JASPAR-inference-tool, commit 622dca48b0e93d342888704dd6176ee912d94074, files/; MIT)']
+    files = []
+    for (name, description), t in zip(_FILES.items(), (table, dbd)):
+        files.append(dict(path=name, bytes=(out/name).stat().st_size, sha256=file_hash(out/name), records=len(t), description=description))
+    return dict(
+        name=FILTER,
+        description='JASPAR 2024 CORE vertebrate profiles with their PFMs, each protein aligned against every ProNAB protein, and the verdict of the OmniBioTE §4.3.2 filter.',
+        status='complete',
+        status_note=f'{len(table)} vertebrate profiles, {n_queries} distinct single-chain proteins x {n_ref} ProNAB proteins {note}; kept {kept}. {steps}',
+        source=dict(derived_from=sources, code='omnibiote_nb.jaspar.build_filter', call=call,
                     alignment='omnibiote_nb.pronab.aligner() / pronab.similarity: BLOSUM62 global, gap open -11, extend -1, score per residue of the longer sequence',
                     threshold=pronab.THRESHOLD),
         licence='JASPAR data CC BY 4.0; ProNAB-derived scores: MIT (OmniBioTE repository), ProNAB database terms apply; Pfam hits: JASPAR-inference-tool, MIT.',
         citation='Rauluseviciute I. et al., JASPAR 2024, Nucleic Acids Res. 52(D1):D174 (2024); Harini K. et al., ProNAB, Nucleic Acids Res. 50(D1):D1528 (2022); Chen et al., OmniBioTE, arXiv:2408.16245.',
         subset_rule='JASPAR profiles with tax_group == vertebrates (all of them; the filter verdict is a column)', seed=None,
-        files=[dict(path=name, bytes=(out/name).stat().st_size, sha256=file_hash(out/name), records=len(t), description=d) for (name, d), t in zip(_FILES.items(), (table, dbd))],
-        full_size=[])
-    write_json(out/'manifest.json', m); _manifest_md(out, m, c)
+        files=files, full_size=[])
+
+def build_filter(pfm_json, pfam_json, out=None, workers=2, progress=True, best=None, note=None) -> Path:
+    "Align the candidate JASPAR proteins against ProNAB (unless `best` is given) and write the `jaspar_filter` bundle to `out`."
+    out = Path(out or data_dir()/FILTER)
+    jaspar, ref = load_jaspar(), pronab_proteins()
+    queries = sorted(set(_candidates(jaspar).protein_seqs))
+    call = 'build_filter(pfm_json, pfam_json, best=stored_best(), note=...)'
+    if best is None:
+        t = time.time()
+        S = scores_vs(queries, ref, workers, progress)
+        best = {q: (r.max(), int(r.argmax())) for q, r in zip(queries, S)}
+        note = f'aligned in {time.time() - t:.0f} s with {workers} processes'
+        call = f'build_filter(pfm_json, pfam_json, workers={workers})'
+    missing = set(queries) - set(best)
+    if missing: raise OmniError(f'build_filter: no score for {len(missing)} proteins')
+    table = _with_pfms(verdicts(jaspar, ref, best), pfm_json)
+    dbd = dbd_hits(pfam_json, jaspar)
+    pronab._write_tsv(out/'profiles.tsv.gz', table)
+    pronab._write_tsv(out/'dbd.tsv.gz', dbd)
+    counts = filter_counts(table)
+    m = _filter_manifest(out, table, dbd, counts, len(queries), len(ref), note, call, pfm_json, pfam_json, workers)
+    write_json(out/'manifest.json', m)
+    _manifest_md(out, m, counts)
     return out
 
 def _manifest_md(out, m, counts):
     "MANIFEST.md beside manifest.json, for people."
+    sources = [f'- {k}: {v}' for k, v in m['source'].items()]
+    steps = [f'| {r.filter} | {r.profiles} | {r.removed} |' for r in counts.itertuples()]
+    files = [f"| {f['path']} | {f['bytes']:,} | {f['records']:,} | `{f['sha256'][:16]}…` | {f['description']} |" for f in m['files']]
     md = [f"# {m['name']}\n", m['description'] + '\n', f"**Status:** {m['status']}. {m['status_note']}\n",
-          f"**Subset rule (seed {m['seed']}):** {m['subset_rule']}\n", f"**Licence:** {m['licence']}\n", f"**Citation:** {m['citation']}\n",
-          '## Sources\n', *[f'- {k}: {v}' for k, v in m['source'].items()], '', '## Filter counts\n', '| filter | profiles | removed |', '|---|---|---|', *[f'| {r.filter} | {r.profiles} | {r.removed} |' for r in counts.itertuples()], '',
-          '## Bundled files\n', '| file | bytes | records | sha256 | description |', '|---|---|---|---|---|',
-          *[f"| {f['path']} | {f['bytes']:,} | {f['records']:,} | `{f['sha256'][:16]}…` | {f['description']} |" for f in m['files']], '',
+          f"**Subset rule (seed {m['seed']}):** {m['subset_rule']}\n", f"**Licence:** {m['licence']}\n",
+          f"**Citation:** {m['citation']}\n", '## Sources\n', *sources, '',
+          '## Filter counts\n', '| filter | profiles | removed |', '|---|---|---|', *steps, '',
+          '## Bundled files\n', '| file | bytes | records | sha256 | description |', '|---|---|---|---|---|', *files, '',
           '## Full-size data\n', '- none: everything is bundled (derived from bundled datasets and the JASPAR PFMs)']
     with atomic_write(out/'MANIFEST.md', 'w') as f: f.write('\n'.join(md) + '\n')
 

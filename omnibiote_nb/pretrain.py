@@ -73,13 +73,21 @@ BLOCK = 1 << 20   # records per packing block
 
 def _window_starts(L, long, T) -> np.ndarray:
     "Index (in packing order) of the record that opens each window."
-    n = len(L); short = np.where(long, 0, L)
-    inc = np.cumsum(short); exc = inc - short
-    nl = np.flatnonzero(long); nl = np.append(nl, n)[np.searchsorted(nl, np.arange(n))]   # next long record at or after i
-    nxt = np.minimum(np.searchsorted(inc, exc + T, side='right'), nl)   # a window opened by a short record ends here
-    nxt[long] = np.flatnonzero(long) + 1                                 # a long record's window holds it alone
-    out, i, nxt = array('q'), 0, nxt.tolist()
-    while i < n: out.append(i); i = nxt[i]   # walk from window start to window start
+    n = len(L)
+    short = np.where(long, 0, L)                 # a long record takes no room in the windows of short ones
+    end = np.cumsum(short)                       # tokens of short records up to and including record i
+    start = end - short
+    longs = np.flatnonzero(long)
+    next_long = np.append(longs, n)[np.searchsorted(longs, np.arange(n))]   # the first long record at or after i
+    nxt = np.searchsorted(end, start + T, side='right')   # a window opened by short record i ends before this record
+    nxt = np.minimum(nxt, next_long)                     # ... or at the next long record
+    nxt[long] = longs + 1                                # a long record's window holds it alone
+    nxt = nxt.tolist()
+    out = array('q')
+    i = 0
+    while i < n:                                  # walk from window start to window start
+        out.append(i)
+        i = nxt[i]
     return np.frombuffer(out, np.int64)
 
 def _pieces(r, L, c, T, tile) -> tuple[np.ndarray, np.ndarray]:
