@@ -291,17 +291,19 @@ OURS = 'ours, CPU scale'
 FAMILIES = {'multi': 'OmniBioTE', 'nuc': 'NucBioTE', 'prot': 'ProtBioTE'}
 
 def describe(backbone) -> dict:
-    "Model, family, size, tokenizer and pretraining FLOPs of a model or pretraining-run folder (or a loaded model)."
+    "Model label, family, size, tokenizer and pretraining FLOPs of a model or pretraining-run folder (or a loaded model)."
     if isinstance(backbone, OmniBioTE):
         tok = 'per-residue' if backbone.config.vocab_size == 49 else 'BPE'
         return dict(model=f'model ({tok})', family='OmniBioTE', size=f'{backbone.config.n_layer}x{backbone.config.n_embd}', tokenizer=tok, flops=float('nan'))
     model_dir, info = resolve_checkpoint(backbone)
     cfg = json.loads((model_dir/'config.json').read_text())
     run = model_dir.parent if model_dir.name == 'model' else model_dir
-    size = json.loads((run/'run.json').read_text()).get('preset', '') if (run/'run.json').exists() else f"{cfg['n_layer']}x{cfg['n_embd']}"
+    ladder = (run/'run.json').exists()
+    size = json.loads((run/'run.json').read_text()).get('preset', '') if ladder else f"{cfg['n_layer']}x{cfg['n_embd']}"
     tok = 'per-residue' if cfg['vocab_size'] == 49 else 'BPE'
     family = FAMILIES.get(info['modality'], 'OmniBioTE')
-    return dict(model=f'{family} {size} {tok}', family=family, size=size, tokenizer=tok, flops=info['flops'])
+    label = f'{family} {size} {tok}' if ladder else f'{family} {size} {tok} ({run.name})'   # a folder without run.json: named by the folder
+    return dict(model=label, family=family, size=size, tokenizer=tok, flops=info['flops'])
 
 def result_rows(task, who: dict, init, method, seed, scores: dict, source=OURS) -> list[dict]:
     "One row per split of `scores` ({split: value})."
