@@ -23,15 +23,19 @@ def to_py(nb_path, py_path):
     Path(py_path).write_text('\n\n'.join(out) + '\n')
 
 def _keep_ids(cells, nb_path):
-    "Give cells the ids they had in the notebook being replaced (same source, else same place), so edits do not churn ids."
+    "Give cells the ids they had in the notebook being replaced (same source, else same place), so edits do not churn ids;"
+    "a code cell whose source is unchanged keeps its outputs (tools/nb_outputs.py write refreshes the others)."
     if not Path(nb_path).exists(): return
     old = json.loads(Path(nb_path).read_text())['cells']
-    by_src = {}
-    for c in old: by_src.setdefault(''.join(c['source']), c.get('id'))
+    by_src, outputs = {}, {}
+    for c in old:
+        by_src.setdefault(''.join(c['source']), c.get('id'))
+        if c['cell_type'] == 'code': outputs.setdefault(''.join(c['source']), c.get('outputs', []))
     used = set()
     for c in cells:
         i = by_src.get(''.join(c['source']))
         if i and i not in used: c['id'] = i; used.add(i)
+        if c['cell_type'] == 'code': c['outputs'] = outputs.get(''.join(c['source']), [])
     for k, c in enumerate(cells):
         i = old[k].get('id') if k < len(old) else None
         if 'id' not in c and i and i not in used: c['id'] = i; used.add(i)
