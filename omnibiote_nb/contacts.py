@@ -13,8 +13,12 @@ from .structures import load_min_distances, contact_labels, contact_ratios, CONT
 from .pronab import protein_id, all_scores, normalise, THRESHOLD, PAIR_MIN
 
 # %% auto #0
-__all__ = ['PAPER_RATIOS', 'PAPER_RANDOM_F1', 'contact_data', 'random_f1', 'label_table', 'homology_pairs', 'homolog_groups',
-           'contact_folds', 'check_contact_folds']
+__all__ = ['PAPER_RATIOS', 'PAPER_RANDOM_F1', 'WINDOW', 'AA_LETTERS', 'PRESETS', 'EXAMPLE', 'BASELINE', 'contact_data',
+           'random_f1', 'label_table', 'homology_pairs', 'homolog_groups', 'contact_folds', 'check_contact_folds',
+           'windows', 'contact_input', 'encode_complexes', 'window_targets', 'train_windows', 'window_outputs',
+           'per_residue', 'best_cutoff', 'f1_scores', 'onehot_windows', 'fit_logistic', 'contact_jobs',
+           'residue_labels', 'run_contacts', 'summarise', 'figure_table', 'plot_contacts', 'conclusions',
+           'example_structure', 'example_prediction', 'plot_example', 'train_contacts', 'predict_contacts', 'stage']
 
 # %% ../nbs/14_contacts.ipynb #fbcf2466
 def _strand(s: str) -> str:
@@ -114,3 +118,456 @@ def check_contact_folds(df, folds, pairs=None, threshold=THRESHOLD) -> list[str]
         if split: problems.append(f'fold {k}: {split} protein pairs scoring above {threshold} split between training and test')
     if (n := len(set(pid) - tested)): problems.append(f'{n} proteins are never tested')
     return problems
+
+# %% ../nbs/14_contacts.ipynb #e548683a
+from .finetune import (Finetuner, FinetuneConfig, param_groups, schedule, length_batches, micro_batches, pad,
+                                   residue_tokens, token_labels, residue_values, random_like, save_finetuned, load_finetuned,
+                                   paired_contrast, contrast_line)
+from .model import OmniBioTE
+from .binding import tokenizer_for, resolve_checkpoint
+
+def windows(length, size) -> list[tuple[int, int]]:
+    "Consecutive [start, end) windows of nearly equal length, at most `size` residues each, covering 0..length."
+    n = max(1, math.ceil(length / size))
+    edges = np.linspace(0, length, n + 1).round().astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+def contact_input(tok, protein, na_seqs=(), na_types=(), max_na=None) -> tuple[np.ndarray, np.ndarray]:
+    "(token ids, index): the protein then each strand (cut to `max_na`), and for each protein residue the position of its token."
+    parts = [(protein, 'protein')] + [(s[:max_na], t) for s, t in zip(na_seqs, na_types)]
+    ids, seg = tok.encode_multi(parts)
+    return ids.astype(np.int64), residue_tokens(tok, ids, seg, 0)
+
+def encode_complexes(tok, df, max_len, size=None, max_na=None, with_na=True) -> list[dict]:
+    "Every window of every complex of `df`: row, start, end, ids and index; windows of at most `size` residues that fit `max_len` with the strands."
+    out = []
+    for i, r in enumerate(df.itertuples()):
+        na = (r.na_seqs, r.na_types) if with_na else ((), ())
+        n_na = len(contact_input(tok, '', *na, max_na=max_na)[0]) - 2
+        room = max_len - n_na - 2
+        if room < 8: raise OmniError(f'complex {r.complex_id}: strands of {n_na} tokens leave {room} of {max_len} tokens to the protein; lower max_na')
+        for s, e in windows(len(r.protein), min(size or room, room)):
+            ids, index = contact_input(tok, r.protein[s:e], *na, max_na=max_na)
+            out.append(dict(row=i, start=s, end=e, ids=ids, index=index))
+    return out
+
+# %% ../nbs/14_contacts.ipynb #57365d52
+def window_targets(w, Y) -> np.ndarray:
+    "(tokens, thresholds) float targets of window `w` from its complex's per-residue labels `Y` (residues, thresholds); NaN off the protein."
+    y = Y[w['start']:w['end']]
+    return np.stack([token_labels(y[:, j], w['index'], len(w['ids'])) for j in range(Y.shape[1])], 1)
+
+def _padded_targets(ys, T):
+    out = torch.full((len(ys), T, ys[0].shape[1]), float('nan'))
+    for i, y in enumerate(ys): out[i, :len(y)] = torch.as_tensor(y)
+    return out
+
+def train_windows(model, xs, ys, cfg: FinetuneConfig) -> np.ndarray:
+    "Fine-tune the per-token `model` on windows `xs` (token arrays) with targets `ys` ((T, k) arrays, NaN = none); the loss per step."
+    torch.manual_seed(cfg.seed); rng = np.random.default_rng(cfg.seed)
+    model.to(cfg.device).train()
+    lengths = np.array([len(x) for x in xs])
+    steps = cfg.epochs * math.ceil(len(xs) / cfg.batch)
+    opt = torch.optim.AdamW(param_groups(model, cfg), betas=cfg.betas, eps=cfg.eps)
+    sched, losses = schedule(opt, cfg, steps), []
+    from tqdm.auto import tqdm
+    with tqdm(total=steps, disable=not cfg.progress, desc='contacts', mininterval=2, leave=False) as bar:
+        for _ in range(cfg.epochs):
+            for b in length_batches(lengths, cfg.batch, rng):
+                n = max(1, int(sum(np.isfinite(ys[i]).sum() for i in b))); total = 0.0
+                for mb in micro_batches(b, lengths, cfg.max_tokens):
+                    idx, doc = pad([xs[i] for i in mb], model.pad_id)
+                    y = _padded_targets([ys[i] for i in mb], idx.shape[1]).to(cfg.device)
+                    out, ok = model([(idx.to(cfg.device), doc.to(cfg.device))]), ~torch.isnan(y)
+                    s = F.binary_cross_entropy_with_logits(out[ok], y[ok], reduction='sum')
+                    (s / n).backward(); total += float(s.detach())
+                opt.step(); opt.zero_grad(set_to_none=True); sched.step()
+                losses.append(total / n); bar.update()
+    return np.array(losses)
+
+@torch.no_grad()
+def window_outputs(f, xs, pad_id, max_tokens=16384) -> list[np.ndarray]:
+    "f(idx, doc) -> (B, T, D) on every window `xs`, batched by length: one (T_i, D) float32 array per window."
+    res, lengths = [None] * len(xs), np.array([len(x) for x in xs])
+    for b in length_batches(lengths, max(1, max_tokens // max(1, int(lengths.max(initial=1))))):
+        idx, doc = pad([xs[i] for i in b], pad_id)
+        out = f(idx, doc).float().cpu().numpy()
+        for j, i in enumerate(b): res[i] = out[j, :len(xs[i])]
+    return res
+
+def per_residue(ws, outs, rows) -> list[np.ndarray]:
+    "Window outputs to one (residues, D) array per complex of `rows`: each residue takes the output of the token covering it."
+    parts = {r: [] for r in rows}
+    for w, o in zip(ws, outs):
+        if w['row'] in parts: parts[w['row']].append((w['start'], residue_values(o, w['index'])))
+    return [np.concatenate([p for _, p in sorted(parts[r], key=lambda x: x[0])]) for r in rows]
+
+# %% ../nbs/14_contacts.ipynb #c69ba62d
+def best_cutoff(y, p) -> float:
+    "The probability cut-off (call a contact when p >= it) with the best F1 on labels `y`."
+    y, p = np.asarray(y, bool), np.asarray(p, float)
+    order = np.argsort(-p, kind='stable'); ps, tp = p[order], np.cumsum(y[order])
+    last = np.r_[ps[1:] != ps[:-1], True]          # a cut-off can only fall between distinct values
+    f1 = 2 * tp / (np.arange(1, len(y) + 1) + y.sum())
+    i = np.flatnonzero(last)[np.argmax(f1[last])]
+    return float(ps[i])
+
+def f1_scores(y, p, cutoff) -> dict:
+    "F1, precision and recall of calling `p >= cutoff` against labels `y`."
+    y, call = np.asarray(y, bool), np.asarray(p) >= cutoff
+    tp = int((y & call).sum())
+    prec, rec = tp / max(call.sum(), 1), tp / max(y.sum(), 1)
+    return dict(f1=2 * prec * rec / (prec + rec) if prec + rec else 0.0, precision=prec, recall=rec)
+
+# %% ../nbs/14_contacts.ipynb #c8e57dfd
+WINDOW = 7
+AA_LETTERS = 'ACDEFGHIKLMNPQRSTVWY'
+
+def onehot_windows(protein, na_types=(), w=WINDOW) -> np.ndarray:
+    "(residues, (2w+1)*21 + 2) one-hot of each residue's sequence window (21st letter: beyond the ends or not standard), plus DNA/RNA flags."
+    code = np.array([AA_LETTERS.find(c) for c in protein]); code[code < 0] = 20
+    padded = np.r_[np.full(w, 20), code, np.full(w, 20)]
+    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * w + 1)
+    X = np.zeros((len(protein), (2 * w + 1) * 21 + 2), np.float32)
+    X[np.arange(len(protein))[:, None], np.arange(2 * w + 1) * 21 + win] = 1
+    X[:, -2], X[:, -1] = 'DNA' in na_types, 'RNA' in na_types
+    return X
+
+def fit_logistic(X, Y, l2=1e-3, iters=100, seed=0):
+    "Logistic regression per column of `Y` on standardised `X` (L-BFGS, full batch); returns a function X -> probabilities."
+    torch.manual_seed(seed)
+    mu, sd = X.mean(0), X.std(0) + 1e-6
+    Xt, Yt = torch.as_tensor((X - mu) / sd), torch.as_tensor(Y, dtype=torch.float32)
+    prior = Yt.mean(0).clamp(1e-4, 1 - 1e-4)
+    W = torch.zeros(X.shape[1], Y.shape[1], requires_grad=True)
+    b = torch.log(prior / (1 - prior)).clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([W, b], lr=1, max_iter=iters, line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(Xt @ W + b, Yt) + l2 * (W ** 2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    W, b = W.detach(), b.detach()
+    return lambda X: torch.sigmoid(torch.as_tensor((X - mu) / sd) @ W + b).numpy()
+
+# %% ../nbs/14_contacts.ipynb #746ae181
+PRESETS = {
+    'paper': dict(epochs=32, batch=256, window=None, max_na=None, base_width=1024, lr_body=1e-4, joint=False, finetune='all',
+                  train_windows=None, probe=False, fit_residues=None, max_tokens=65536),
+    'cpu':   dict(epochs=1, batch=8, window=160, max_na=16, base_width=64, lr_body=1e-3, joint=True,
+                  finetune=('OmniBioTE-cpu-3', 'OmniBioTE-cpu-3 random init'), train_windows=64, probe=True, fit_residues=20000, max_tokens=16384),
+    'test':  dict(epochs=1, batch=4, window=24, max_na=6, base_width=64, lr_body=1e-3, joint=True, finetune='all',
+                  train_windows=8, probe=True, fit_residues=2000, max_tokens=4096),
+}
+EXAMPLE = '1R4O_A_C-D'   # glucocorticoid receptor DNA-binding domain (two C4 zinc fingers) on DNA: Figure 2d
+BASELINE = 'one-hot window logistic regression'
+
+def contact_jobs(ckpts: dict, random_init=(), preset='cpu') -> list[dict]:
+    "The models to score: the baseline, then per size the OmniBioTE (and ProtBioTE) backbones, as frozen probes and/or fine-tuned."
+    p, jobs = PRESETS[preset], [dict(model=BASELINE, base=BASELINE, family='baseline', size='', init='', path=None, with_na=False)]
+    for size, c in ckpts.items():
+        for role, label in (('multi', 'OmniBioTE'), ('prot', 'ProtBioTE')):
+            if role not in c: continue
+            for init in ['pretrained'] + (['random'] if size in random_init and role == 'multi' else []):
+                base = f'{label}-{size}' + (' random init' if init == 'random' else '')
+                fams = (['finetune'] if p['finetune'] == 'all' or base in p['finetune'] else []) + (['probe'] if p['probe'] else [])
+                for fam in fams:
+                    jobs.append(dict(model=f"{base} {'fine-tuned' if fam == 'finetune' else 'frozen probe'}", base=base, family=fam,
+                                     size=size, init=init, path=c[role], with_na=role == 'multi'))
+    return jobs
+
+def residue_labels(df, thresholds=CONTACT_THRESHOLDS) -> list[np.ndarray]:
+    "(residues, thresholds) 0/1 float32 labels of each complex."
+    return [np.stack(list(contact_labels(d, thresholds).values()), 1).astype(np.float32) for d in df.min_distance]
+
+# %% ../nbs/14_contacts.ipynb #3f6274fd
+def _backbone(job, seed):
+    "The job's backbone: pretrained, or a random-init control of the same architecture."
+    b = OmniBioTE.load(resolve_checkpoint(job['path'])[0])
+    return random_like(b, seed) if job['init'] == 'random' else b
+
+def _scores(Y_tr, P_tr, Y_te, P_te, thresholds) -> list[dict]:
+    "Per threshold: cut-off from the training part, F1/precision/recall on the test part."
+    rows = []
+    for j, t in enumerate(thresholds):
+        cut = best_cutoff(Y_tr[:, j], P_tr[:, j])
+        rows.append(dict(threshold=t, cutoff=cut, **f1_scores(Y_te[:, j], P_te[:, j], cut), test_residues=len(Y_te),
+                         test_positive_share=float(Y_te[:, j].mean()), random_f1=random_f1(Y_te[:, j].mean())))
+    return rows
+
+def _finetune_fold(job, ws, Y, tr, te, p, thresholds, seed, device, progress):
+    "(train-part probabilities, their labels, test probabilities per complex, the fitted models) of one fine-tuned fold."
+    rng = np.random.default_rng([seed, len(tr)])
+    trs, tes = set(np.asarray(tr).tolist()), set(np.asarray(te).tolist())
+    train = [i for i, w in enumerate(ws) if w['row'] in trs]
+    if p['train_windows'] and len(train) > p['train_windows']: train = sorted(rng.choice(train, p['train_windows'], replace=False))
+    test = [i for i, w in enumerate(ws) if w['row'] in tes]
+    heads = [list(range(len(thresholds)))] if p['joint'] else [[j] for j in range(len(thresholds))]
+    tr_parts, te_parts, models = [], [], []
+    for cols in heads:
+        backbone = _backbone(job, seed)
+        tok = tokenizer_for(backbone)
+        model = Finetuner([backbone], n_out=len(cols), per_token=True, loss='bce', pad_id=tok.pad_id, base_width=p['base_width'])
+        cfg = FinetuneConfig(epochs=p['epochs'], batch=p['batch'], lr_body=p['lr_body'], max_tokens=p['max_tokens'], seed=seed, device=device, progress=progress)
+        train_windows(model, [ws[i]['ids'] for i in train], [window_targets(ws[i], Y[ws[i]['row']])[:, cols] for i in train], cfg)
+        model.eval()
+        f = lambda idx, doc: torch.sigmoid(model([(idx.to(device), doc.to(device))]))
+        out = window_outputs(f, [ws[i]['ids'] for i in train + test], tok.pad_id, p['max_tokens'])
+        tr_parts.append(np.concatenate([residue_values(o, ws[i]['index']) for i, o in zip(train, out[:len(train)])]))
+        te_parts.append(per_residue([ws[i] for i in test], out[len(train):], list(te)))
+        models.append(model)
+    Y_tr = np.concatenate([Y[ws[i]['row']][ws[i]['start']:ws[i]['end']] for i in train])
+    P_te = [np.concatenate([part[j] for part in te_parts], 1) for j in range(len(te))]
+    return np.concatenate(tr_parts, 1), Y_tr, P_te, models
+
+def run_contacts(ckpts: dict, out_dir=None, preset='cpu', random_init=(), folds=None, df=None, seed=0, device='cpu',
+                 progress=True, thresholds=CONTACT_THRESHOLDS, example=EXAMPLE) -> pd.DataFrame:
+    "Score every model of `contact_jobs` on the contact folds; resumable: one row per model x fold x threshold in `results.csv`."
+    if preset not in PRESETS: raise OmniError(f'unknown contacts preset {preset!r}; choose one of {", ".join(PRESETS)}')
+    p, out = PRESETS[preset], Path(out_dir or runs_dir()/'contacts'/preset)
+    out.mkdir(parents=True, exist_ok=True)
+    df = contact_data() if df is None else df.reset_index(drop=True)
+    fold_list = contact_folds(df)
+    ks = list(range(len(fold_list))) if folds is None else list(folds)
+    Y = residue_labels(df, thresholds)
+    res_path = out/'results.csv'
+    results = pd.read_csv(res_path, dtype=dict(size=str, init=str)).fillna(dict(size='', init='')) if res_path.exists() else pd.DataFrame()
+    write_json(out/'settings.json', dict(preset=preset, settings=p, folds=ks, seed=seed, thresholds=list(thresholds), example=example,
+                                         ckpts={s: {r: str(v) for r, v in c.items()} for s, c in ckpts.items()}, random_init=list(random_init)))
+    ex_row = df.index[df.complex_id == example]
+    for job in contact_jobs(ckpts, random_init, preset):
+        todo = [k for k in ks if not (len(results) and ((results.model == job['model']) & (results.fold == k)).any())]
+        if not todo: continue
+        t0 = time.time()
+        flops = float('nan') if job['path'] is None else 0.0 if job['init'] == 'random' else resolve_checkpoint(job['path'])[1]['flops']
+        if job['family'] == 'baseline': X = [onehot_windows(r.protein, r.na_types) for r in df.itertuples()]
+        else:
+            backbone = _backbone(job, seed)
+            tok = tokenizer_for(backbone)
+            ws = encode_complexes(tok, df, backbone.config.max_len, p['window'], p['max_na'], job['with_na'])
+            if job['family'] == 'probe':
+                backbone.eval()
+                X = per_residue(ws, window_outputs(lambda idx, doc: backbone(idx.to(device), doc_ids=doc.to(device)), [w['ids'] for w in ws], tok.pad_id, p['max_tokens']), range(len(df)))
+        prep = time.time() - t0
+        for k in todo:
+            tr, te = fold_list[k]
+            t1 = time.time()
+            if job['family'] == 'finetune':
+                P_tr, Y_tr, P_te, models = _finetune_fold(job, ws, Y, tr, te, p, thresholds, seed + k, device, progress)
+                if len(ex_row) and ex_row[0] in te and len(models) == 1:
+                    save_finetuned(models[0], out/'models'/job['model']/f'fold{k}', dict(task='contacts', thresholds=list(thresholds), window=p['window'],
+                                   max_na=p['max_na'], with_na=job['with_na'], fold=k, preset=preset, init=job['init']))
+            else:
+                Xtr, Y_tr = np.concatenate([X[i] for i in tr]), np.concatenate([Y[i] for i in tr])
+                fit_rows = np.arange(len(Xtr))
+                if p['fit_residues'] and len(Xtr) > p['fit_residues']: fit_rows = np.sort(np.random.default_rng([seed, k]).choice(len(Xtr), p['fit_residues'], replace=False))
+                fit = fit_logistic(Xtr[fit_rows], Y_tr[fit_rows], seed=seed)
+                P_tr, P_te = fit(Xtr), [fit(X[i]) for i in te]
+            Y_te = np.concatenate([Y[i] for i in te])
+            sec = time.time() - t1 + prep / len(todo)
+            rows = [dict(model=job['model'], base=job['base'], family=job['family'], size=job['size'], init=job['init'], flops=flops, fold=k,
+                         n_train=len(tr), n_test=len(te), **s, seconds=round(sec, 2), preset=preset, source='ours')
+                    for s in _scores(Y_tr, P_tr, Y_te, np.concatenate(P_te), thresholds)]
+            log.info(f"contacts {job['model']} fold {k}: F1 " + ' '.join(f"{r['threshold']:g}Å {r['f1']:.3f}" for r in rows) + f' ({sec:.1f} s)')
+            cut = np.array([r['cutoff'] for r in rows])
+            with atomic_write(out/'predictions'/job['model']/f'fold{k}.npz') as f:
+                np.savez_compressed(f, complex_id=df.complex_id.to_numpy()[te].astype(str), lengths=df.length.to_numpy()[te],
+                                    prob=np.concatenate(P_te).astype(np.float16), cutoff=cut, thresholds=np.array(thresholds))
+            results = pd.concat([results, pd.DataFrame(rows)], ignore_index=True)
+            write_csv(res_path, results)
+    return results
+
+# %% ../nbs/14_contacts.ipynb #62389de3
+def summarise(results) -> pd.DataFrame:
+    "Mean, SEM and fold count of F1 (and precision, recall) per model and threshold."
+    g = results.groupby(['model', 'base', 'family', 'size', 'init', 'threshold'], dropna=False, sort=False)
+    return g.agg(flops=('flops', 'first'), folds=('fold', 'nunique'), f1=('f1', 'mean'), f1_sem=('f1', 'sem'), precision=('precision', 'mean'),
+                 recall=('recall', 'mean'), random_f1=('random_f1', 'mean'), seconds=('seconds', 'sum')).reset_index()
+
+def figure_table(results, labels=None) -> pd.DataFrame:
+    "The CSV beside Figure 3d: our summary (source 'ours') and the paper's ratio and random-guess F1 per threshold (source 'paper')."
+    labels = label_table() if labels is None else labels
+    s = summarise(results).assign(source='ours')
+    ours = labels[labels.source != 'paper'].assign(model='random guess (ours)', family='bound', source='ours').rename(columns=dict(random_f1='f1'))
+    paper = labels[labels.source == 'paper'].assign(model='random guess (paper)', family='bound').rename(columns=dict(random_f1='f1'))
+    return pd.concat([s, ours, paper], ignore_index=True)[['source', 'model', 'family', 'size', 'init', 'threshold', 'flops', 'folds', 'f1', 'f1_sem',
+                                                          'precision', 'recall', 'pos_neg']]
+
+def plot_contacts(results, name='fig3d_contacts', label='CPU scale', labels=None) -> list[Path]:
+    "Figure 3d: F1 per threshold against pretraining FLOPs, controls and the baseline as lines, the random-guess bound dashed; PNG, PDF and CSV."
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    s, table = summarise(results), figure_table(results, labels)
+    bound = table[(table.model == 'random guess (ours)')].set_index('threshold').f1
+    thresholds = sorted(s.threshold.unique())
+    fig, axs = plt.subplots(1, len(thresholds), figsize=(4.2 * len(thresholds), 4), sharey=False, squeeze=False)
+    colours = plt.get_cmap('tab10').colors
+    for ax, t in zip(axs[0], thresholds):
+        d = s[s.threshold == t]
+        curves = d[(d['init'] == 'pretrained') & (d.flops > 0)]
+        for i, (fam, marker) in enumerate((('finetune', 'o'), ('probe', 'x'))):
+            for kind, ls in (('OmniBioTE', '-'), ('ProtBioTE', ':')):
+                for tok in ('per-residue', 'BPE'):
+                    c = curves[(curves.family == fam) & curves.base.str.startswith(kind) & (curves['size'].str.endswith(' BPE') == (tok == 'BPE'))].sort_values('flops')
+                    if len(c): ax.errorbar(c.flops, c.f1, c.f1_sem, marker=marker, ls=ls, capsize=3,
+                                           label=f"{kind} {tok}, {'fine-tuned' if fam == 'finetune' else 'frozen probe'}")
+        flat = d[~d.model.isin(curves.model)]
+        for j, r in enumerate(flat.itertuples()):
+            c = colours[(j + 4) % len(colours)]
+            ax.axhline(r.f1, color=c, lw=1, ls=':' if r.init == 'random' else '-', label=r.model)
+            ax.axhspan(r.f1 - (r.f1_sem if np.isfinite(r.f1_sem) else 0), r.f1 + (r.f1_sem if np.isfinite(r.f1_sem) else 0), color=c, alpha=0.12, lw=0)
+        if t in bound.index: ax.axhline(bound[t], color='k', ls='--', lw=1, label='random-guess bound')
+        if (curves.flops > 0).any(): ax.set_xscale('log')
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set(xlabel='pretraining FLOPs', ylabel='F1 (per residue, test folds)', title=f'contacts within {t:g} Å ({label})')
+    axs[0][-1].legend(fontsize=6, loc='center left', bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return save_figure(fig, table, name)
+
+# %% ../nbs/14_contacts.ipynb #0264cca8
+def _contrasts(s):
+    "(a, b) pairs of model names to compare, present in summary `s`."
+    names, pairs = set(s.model), []
+    for m in sorted(names):
+        if ' random init ' in m: pairs.append((m.replace(' random init', ''), m))
+    ours = s[(s.family != 'baseline') & (s['init'] == 'pretrained')]
+    if len(ours): pairs.append((ours.groupby('model').f1.mean().idxmax(), BASELINE))
+    for m in sorted(names):
+        if m.startswith('OmniBioTE-') and ' random init' not in m and 'BPE' not in m:
+            pairs.append((m, m.replace('OmniBioTE-', 'ProtBioTE-')))
+            size = m.split()[0].removeprefix('OmniBioTE-')
+            pairs.append((m, m.replace(f'OmniBioTE-{size}', f'OmniBioTE-{size} BPE')))
+        if m.endswith(' fine-tuned'): pairs.append((m, m.replace(' fine-tuned', ' frozen probe')))
+    return [(a, b) for a, b in dict.fromkeys(pairs) if a in names and b in names and a != b]
+
+def conclusions(results) -> str:
+    "Markdown: per threshold, each model's F1 against the random-guess bound, and the paired contrasts, from per-fold `results`."
+    s = summarise(results)
+    lines = [f"Per-residue F1 on 10 protein- and homolog-grouped test folds, CPU scale ({results.preset.iloc[0]} preset)."]
+    for t in sorted(s.threshold.unique()):
+        d, r = s[s.threshold == t].sort_values('f1', ascending=False), results[results.threshold == t]
+        bound = float(d.random_f1.mean())
+        above = d[d.f1 - 2 * d.f1_sem.fillna(0) > bound].model.tolist()
+        lines.append(f"\n**{t:g} Å** (random-guess bound {bound:.3f}; the paper's {PAPER_RANDOM_F1.get(t, float('nan'))}):")
+        lines += [f"- {x.model}: F1 {x.f1:.3f} ± {x.f1_sem:.3f} ({x.folds} folds)" for x in d.itertuples()]
+        lines.append(f"- More than 2 SEM above the bound: {', '.join(above) or 'none'}.")
+        lines += ['- ' + contrast_line(paired_contrast(r, a, b, 'f1')) for a, b in _contrasts(d)]
+    n = int(results.n_train.iloc[0] + results.n_test.iloc[0])
+    tuned = sorted(set(results[results.family == 'finetune'].model))
+    lines.append(f"\nWhat this does not show: the paper fine-tuned every model, pretrained on 250B tokens, on every PDB complex of this "
+                 f"kind; ours are the CPU ladder (their pretraining FLOPs are in the CSV) on {n} complexes, fine-tuned only where named "
+                 f"({', '.join(tuned) or 'none'}), the rest scored by frozen probes. The paper gives its models' F1 only as points of "
+                 "its figure, so no F1 of ours is set against a paper F1; only the class balance and the random-guess bound are.")
+    return '\n'.join(lines)
+
+# %% ../nbs/14_contacts.ipynb #3fd7e7a1
+def example_structure(complex_id=EXAMPLE, root=None) -> tuple[np.ndarray, np.ndarray]:
+    "(Cα coordinates of the protein residues, in sequence order; heavy-atom coordinates of the nucleotides) of a bundled complex."
+    m = read_structure(bundled('protein_na_complexes', f'contacts/{complex_id}.pdb.gz', root))
+    kinds = chain_kinds(m)
+    prot = [c for c, k in kinds.items() if k == 'protein']
+    if len(prot) != 1: raise OmniError(f'{complex_id}: {len(prot)} protein chains; the example needs one')
+    ca = np.array([r['CA'].coord for r in protein_residues(m[prot[0]])])
+    na = np.array([a.coord for c, k in kinds.items() if k in ('DNA', 'RNA') for r in nucleotides(m[c]) for a in r if a.element not in ('H', 'D')])
+    return ca, na
+
+def example_prediction(run_dir, results, complex_id=EXAMPLE, threshold=8.0) -> dict:
+    "The test-fold probabilities of `complex_id` from the best pretrained per-residue OmniBioTE of a run at `threshold`: model, fold, prob, cutoff."
+    s = summarise(results)
+    pick = s[(s.threshold == threshold) & (s['init'] == 'pretrained') & s.base.str.startswith('OmniBioTE') & ~s['size'].str.endswith('BPE')]
+    if not len(pick): raise OmniError(f'{run_dir}: no pretrained per-residue OmniBioTE in the results')
+    model = pick.sort_values('f1').model.iloc[-1]
+    for f in sorted((Path(run_dir)/'predictions'/model).glob('fold*.npz')):
+        z = np.load(f)
+        ids = list(z['complex_id'])
+        if complex_id in ids:
+            i, j = ids.index(complex_id), list(z['thresholds']).index(threshold)
+            start = int(z['lengths'][:i].sum())
+            return dict(model=model, fold=int(f.stem.removeprefix('fold')), threshold=threshold, cutoff=float(z['cutoff'][j]),
+                        prob=z['prob'][start:start + z['lengths'][i], j].astype(float))
+    raise OmniError(f'{run_dir}: {complex_id} is in no test part of {model}')
+
+def plot_example(pred, df=None, complex_id=EXAMPLE, name='fig2d_contact_example', label='CPU scale') -> list[Path]:
+    "Figure 2d: predicted contact probability on the structure (Cα coloured, nucleic acid grey) and along the sequence against the true distance."
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    df = contact_data() if df is None else df
+    r = df.set_index('complex_id').loc[complex_id]
+    ca, na = example_structure(complex_id)
+    if len(ca) != len(r.protein) or len(pred['prob']) != len(ca):
+        raise OmniError(f'{complex_id}: {len(ca)} Cα, {len(r.protein)} residues, {len(pred["prob"])} predictions; they must agree')
+    fig = plt.figure(figsize=(11, 4.2))
+    ax = fig.add_subplot(1, 2, 1, projection='3d')
+    ax.scatter(*na.T, s=2, c='0.7', alpha=0.5, label='nucleic acid (heavy atoms)')
+    ax.plot(*ca.T, color='0.5', lw=0.5)
+    sc = ax.scatter(*ca.T, c=pred['prob'], cmap='Reds', vmin=0, vmax=1, s=18, edgecolors='k', linewidths=0.2)
+    fig.colorbar(sc, ax=ax, shrink=0.6, label=f"P(contact within {pred['threshold']:g} Å)")
+    ax.set_axis_off(); ax.set_title(f'{complex_id}: {pred["model"]}, test fold {pred["fold"]} ({label})', fontsize=8)
+    ax2 = fig.add_subplot(1, 2, 2)
+    x = np.arange(1, len(ca) + 1)
+    ax2.plot(x, pred['prob'], color='C3', label='predicted probability')
+    ax2.axhline(pred['cutoff'], color='C3', ls=':', lw=1, label='decision cut-off (training part)')
+    ax2.set(xlabel='residue (sequence position)', ylabel='predicted probability', ylim=(0, 1))
+    ax3 = ax2.twinx()
+    ax3.plot(x, r.min_distance, color='C0', lw=1, label='true minimum distance')
+    ax3.axhline(pred['threshold'], color='C0', ls='--', lw=1, label=f"{pred['threshold']:g} Å")
+    ax3.set_ylabel('distance to nearest nucleotide (Å)')
+    ax3.set_ylim(min(40.0, float(r.min_distance.max())), 0)
+    h1, l1 = ax2.get_legend_handles_labels(); h2, l2 = ax3.get_legend_handles_labels()
+    ax2.legend(h1 + h2, l1 + l2, fontsize=6, loc='lower right')
+    ax2.set_title('along the sequence (distance axis inverted: contacts up)', fontsize=8)
+    fig.tight_layout()
+    table = pd.DataFrame(dict(complex_id=complex_id, position=x, residue=list(r.protein), x=ca[:, 0], y=ca[:, 1], z=ca[:, 2],
+                              min_distance=r.min_distance, contact=(r.min_distance <= pred['threshold']).astype(int), prob=pred['prob'],
+                              call=(pred['prob'] >= pred['cutoff']).astype(int), model=pred['model'], fold=pred['fold']))
+    return save_figure(fig, table, name)
+
+# %% ../nbs/14_contacts.ipynb #5128d634
+def train_contacts(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True, n_windows=None, thresholds=CONTACT_THRESHOLDS, df=None) -> Path:
+    "Fine-tune checkpoint `ckpt` (model or pretraining-run folder) on every complex (or `n_windows` random windows) and save it to `out`."
+    p = PRESETS[preset] | dict(train_windows=n_windows, joint=True)
+    df = contact_data() if df is None else df.reset_index(drop=True)
+    model_dir, info = resolve_checkpoint(ckpt)
+    backbone = OmniBioTE.load(model_dir)
+    tok = tokenizer_for(backbone)
+    multi = info['modality'] in (None, 'multi')
+    ws = encode_complexes(tok, df, backbone.config.max_len, p['window'], p['max_na'], multi)
+    job = dict(path=ckpt, init='pretrained', with_na=multi)
+    rows = np.arange(len(df))
+    P_tr, Y_tr, _, models = _finetune_fold(job, ws, residue_labels(df, thresholds), rows, rows[:0], p, thresholds, seed, device, progress)
+    cutoffs = [best_cutoff(Y_tr[:, j], P_tr[:, j]) for j in range(len(thresholds))]
+    return save_finetuned(models[0], out, dict(task='contacts', thresholds=list(thresholds), cutoffs=cutoffs, window=p['window'], max_na=p['max_na'],
+                                               with_na=multi, preset=preset, complexes=len(df), checkpoint=str(ckpt)))
+
+def predict_contacts(protein, na, na_type='DNA', ckpt_dir=None, na2=None) -> pd.DataFrame:
+    "Per residue of `protein` bound to strand `na` (and `na2`): the contact probability and call at each threshold of the model in `ckpt_dir`."
+    from omnibiote_nb.predict import check_pair
+    if err := check_pair(protein, na, na2): raise OmniError(f'predict_contacts: {err}')
+    if na_type not in ('DNA', 'RNA'): raise OmniError(f"predict_contacts: na_type {na_type!r}: use 'DNA' or 'RNA'")
+    model, meta = load_finetuned(ckpt_dir)
+    if meta.get('task') != 'contacts': raise OmniError(f'{ckpt_dir}: not a contact model (task {meta.get("task")!r}); train one with train_contacts')
+    tok = tokenizer_for(model.backbones[0])
+    strands = [_strand(s) for s in (na, na2) if s]
+    row = pd.DataFrame([dict(complex_id='query', protein=protein.upper(), na_seqs=strands, na_types=[na_type] * len(strands))])
+    ws = encode_complexes(tok, row, model.backbones[0].config.max_len, meta['window'], meta['max_na'], meta['with_na'])
+    f = lambda idx, doc: torch.sigmoid(model([(idx, doc)]))
+    prob = per_residue(ws, window_outputs(f, [w['ids'] for w in ws], tok.pad_id), [0])[0]
+    out = pd.DataFrame(dict(position=np.arange(1, len(protein) + 1), residue=list(protein.upper())))
+    for j, (t, c) in enumerate(zip(meta['thresholds'], meta['cutoffs'])):
+        out[f'prob_{t:g}A'] = prob[:, j].round(4)
+        out[f'contact_{t:g}A'] = (prob[:, j] >= c).astype(int)
+    return out
+
+def stage(runs: Path, preset='cpu') -> list[Path]:
+    "The reproduce stage: every ladder model on the contact folds (runs/contacts/<preset>, resumable), Figures 3d and 2d, the per-fold CSV, the labels table and the conclusions."
+    from omnibiote_nb.binding import ladder_checkpoints
+    ckpts, largest = ladder_checkpoints(runs)
+    if not ckpts: raise OmniError(f'{Path(runs)/"pretrain"}: no ladder runs; run the pretrain stage first')
+    out = Path(runs)/'contacts'/preset
+    res = run_contacts(ckpts, out, preset, random_init=largest, progress=not IN_TEST)
+    labels = label_table()
+    paths = plot_contacts(res, 'contacts_fig3d', labels=labels)
+    paths += plot_example(example_prediction(out, res))
+    for name, frame in (('contacts_folds.csv', res), ('contacts_labels.csv', labels)):
+        write_csv(figures_dir()/name, frame); paths.append(figures_dir()/name)
+    paths.append(write_text('contacts_conclusions.md', conclusions(res)))
+    return paths
