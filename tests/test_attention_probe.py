@@ -97,3 +97,70 @@ def test_forward_bit_identical_to_before():
             assert torch.equal(h1, h0) and torch.equal(m1, m0)
         new.attention_maps(idx, docs, rows=slice(2, 9))
         assert torch.equal(new(idx, docs), ref(idx, docs))
+
+
+# --- the probe (20_attention_probe) ---
+from omnibiote_nb.attention_probe import windows, select, f1, gains, ConvProbe, batch_windows, probe_models, PRESETS, _score_bound
+from omnibiote_nb.contacts import contact_data, contact_folds, check_contact_folds
+from omnibiote_nb.tokenizers import CharTokenizer, BPETokenizer
+
+
+@pytest.fixture(scope='module')
+def cx(): return contact_data()
+
+
+def test_windows_cover_every_residue_once(cx):
+    for tok in (CharTokenizer(), BPETokenizer.load()):
+        for row in cx.iloc[::40].itertuples():
+            ws = windows(tok, row, 128, 32)
+            assert np.array_equal(np.concatenate([w['residues'] for w in ws]), np.arange(row.length))
+            assert all(len(w['ids']) <= 128 and tok.piece_len[w['ids'][w['cols']]].min() > 0 for w in ws)
+            assert all(w['res_row'].max() < w['rows'][1] - w['rows'][0] for w in ws)
+
+
+def test_folds_do_not_leak(cx):
+    "The probe's folds: no protein, nor a homolog above the threshold, on both sides of any fold (upstream's mistake 2)."
+    folds = contact_folds(cx)
+    assert check_contact_folds(cx, folds) == []
+    for tr, te in folds: assert not set(cx.protein.iloc[tr]) & set(cx.protein.iloc[te])
+
+
+def test_select_is_the_best_cut():
+    rng = np.random.default_rng(0)
+    p, y = rng.random(500), (rng.random(500) < 0.2).astype(float)
+    assert f1(p, y, select(p, y)) == pytest.approx(max(f1(p, y, c) for c in p))
+
+
+def test_probe_ignores_padding():
+    "A window's logits do not depend on the padding of a batch."
+    torch.manual_seed(0)
+    probe = ConvProbe(4, 8, 3).eval()
+    w = dict(X=torch.rand(4, 7, 5), y=torch.zeros(7, 3))
+    big = dict(X=torch.rand(4, 11, 9), y=torch.zeros(11, 3))
+    alone = probe(*batch_windows([w])[:2])
+    padded = probe(*batch_windows([w, big])[:2])
+    # rows next to the padded edge see zeros either way (the convolution's own padding), so rows and keys match exactly
+    torch.testing.assert_close(alone[0], padded[0, :7], atol=1e-6, rtol=1e-5)
+
+
+def test_gains_pair_folds():
+    import pandas as pd
+    rows = [dict(size='s', threshold=8.0, kind=k, fold=f, f1=v + (0.1 if k == 'dG fine-tuned' else 0), f1_novel=v, auroc=0.5)
+            for f, v in enumerate([0.3, 0.4, 0.5]) for k in ('base', 'dG fine-tuned')]
+    g = gains(pd.DataFrame(rows)).iloc[0]
+    assert g.f1_gain == pytest.approx(0.1) and g.f1_sem == pytest.approx(0.0, abs=1e-12) and g.f1_novel_gain == pytest.approx(0.0)
+
+
+def test_score_bound_is_an_upper_bound(cx):
+    from omnibiote_nb.pronab import aligner
+    al, seqs = aligner(), cx.protein.iloc[:6].tolist()
+    b = _score_bound(seqs)
+    for i in range(6):
+        for j in range(6): assert al.score(seqs[i], seqs[j]) <= min(b[i], b[j]) + 1e-9
+
+
+def test_presets():
+    assert PRESETS['paper'] | {} == PRESETS['paper']
+    p = PRESETS['paper']
+    assert (p['steps'], p['batch'], p['lr'], p['betas'], p['weight_decay'], p['eps'], p['channels']) == (1000, 256, 1e-3, (0.9, 0.999), 1e-2, 1e-8, 64)
+    assert probe_models(REPO/'does-not-exist') == []
