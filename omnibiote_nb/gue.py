@@ -14,7 +14,8 @@ from .finetune import paired_contrast, contrast_line
 
 # %% auto #0
 __all__ = ['GUE_TASKS', 'REASON_TRAIN', 'NOT_BUNDLED', 'PRESETS', 'PUBLISHED', 'UNVERIFIED', 'bundled_tasks', 'load_gue',
-           'gue_task', 'published', 'gue_models', 'run_gue', 'categories', 'figures', 'conclusions', 'stage']
+           'split_overlap', 'gue_task', 'published', 'gue_models', 'run_gue', 'categories', 'figures', 'conclusions',
+           'stage']
 
 # %% ../nbs/16_gue.ipynb #7662464e
 GUE_TASKS = {  # upstream folder -> (category, classes)
@@ -53,6 +54,17 @@ def load_gue(task, root=None) -> dict:
         raise OmniError(f'GUE task {task} is not bundled ({NOT_BUNDLED.get(task, "bundled")}); {where}: put train.csv, dev.csv, test.csv '
                         f'(sequence,label; from github.com/MAGICS-LAB/DNABERT_2) in <folder>/{task}/ and set OMNIBIOTE_GUE=<folder>')
     return {s: _read_split(p, task, s) for s, p in found.items()}
+
+# %% ../nbs/16_gue.ipynb #b6c9a440
+def split_overlap(tasks=None) -> pd.DataFrame:
+    "Per bundled task: dev and test rows whose sequence is also a training sequence, and the test share."
+    rows = []
+    for t in tasks or bundled_tasks():
+        d = load_gue(t)
+        train = set(d['train'].seq)
+        rows.append(dict(task=t, dev_in_train=int(d['dev'].seq.isin(train).sum()), test_in_train=int(d['test'].seq.isin(train).sum()),
+                         test_rows=len(d['test'])))
+    return pd.DataFrame(rows).assign(test_share=lambda o: (o.test_in_train / o.test_rows).round(4))
 
 # %% ../nbs/16_gue.ipynb #d09cb8f4
 PRESETS = {

@@ -11,11 +11,12 @@ def test_every_task_bundled_or_listed():
     assert not set(gue.bundled_tasks()) & set(gue.NOT_BUNDLED)
     assert len(gue.bundled_tasks()) == 13
 
-def test_splits_disjoint_sequences():
-    "No test sequence of a bundled task is also a training sequence (leakage between the splits)."
-    for t in gue.bundled_tasks():
-        d = gue.load_gue(t)
-        assert not (set(d['test'].seq) & set(d['train'].seq)), t
+def test_split_overlap_is_upstreams():
+    "Test (dev) sequences that are also training sequences: only upstream's few, counted in 16_gue; any other leakage fails."
+    o = gue.split_overlap().set_index('task')
+    assert o.test_in_train[o.test_in_train > 0].to_dict() == {'prom/prom_300_tata': 6, 'prom/prom_core_notata': 2, 'prom/prom_core_tata': 16}
+    assert o.dev_in_train[o.dev_in_train > 0].to_dict() == {'prom/prom_300_tata': 14, 'prom/prom_core_all': 1, 'prom/prom_core_notata': 2,
+                                                             'prom/prom_core_tata': 8, 'tf/2': 5, 'tf/4': 123}
 
 def test_missing_task_one_line_error(tmp_path, monkeypatch):
     monkeypatch.delenv('OMNIBIOTE_GUE', raising=False)
