@@ -76,7 +76,7 @@ def test_probe_learns_a_shared_signal_and_generalises():
     train = np.arange(400) < 60
     p = J.PRESETS['test'] | dict(steps=300)
     P = J.fit_probes(reps, train, p)
-    S = [J.project(Pi, r['gene'][~train], 'gene') @ J.project(Pi, r['protein'][~train], 'protein').T for Pi, r in zip(P, reps)]
+    S = [J.to_joint(Pi, r['gene'][~train], 'gene') @ J.to_joint(Pi, r['protein'][~train], 'protein').T for Pi, r in zip(P, reps)]
     assert J.metrics(S[0])['auroc'] > 0.9 and abs(J.metrics(S[1])['auroc'] - 0.5) < 0.1
 
 def _tiny(path, seed):
@@ -93,9 +93,9 @@ def test_projector_round_trip(tmp_path):
     P, cfg = J.load_projector(out)
     assert cfg['shared'] and cfg['pairs'] == 30 and np.allclose(P['W_gene'], P['W_protein'])
     (tmp_path/'in.fa').write_text(f'>g\n{df.gene.iloc[0]}\n>p\n{df.protein.iloc[0]}\n')
-    z = J.project_file(tmp_path/'in.fa', out, tmp_path/'z.npz', progress=False)
+    z = J.project(tmp_path/'in.fa', out, tmp_path/'z.npz', progress=False)
     g = J.embeddings(ckpt, [df.gene.iloc[0]], 'DNA', tmp_path/'e.npz', progress=False)
-    assert np.allclose(z['z'][0], J.project(P, g, 'gene')[0], atol=1e-5)
+    assert np.allclose(z['z'][0], J.to_joint(P, g, 'gene')[0], atol=1e-5)
     (tmp_path/'bad.csv').write_text('gene,protein\nACGT,MKJ\n')
     with pytest.raises(Exception, match='row 1 protein'): J.train_projector(ckpt, pairs_file=tmp_path/'bad.csv', out=tmp_path/'p2', preset='test')
 
