@@ -62,3 +62,35 @@ def test_random_guess_bound(cd):
     assert (abs(ours.pos_neg - paper.pos_neg) < 0.01).all()
     assert (abs(ours.random_f1 - paper.random_f1) < 0.01).all()
     assert random_f1(0.5) == pytest.approx(2 / 3)
+
+def test_cutoff_and_f1():
+    from omnibiote_nb.contacts import best_cutoff, f1_scores
+    y, p = np.array([1, 0, 1, 0, 0, 1]), np.array([.9, .8, .7, .2, .1, .7])
+    assert best_cutoff(y, p) == 0.7  # ties at 0.7 are called together
+    assert f1_scores(y, p, 0.7)['f1'] == pytest.approx(2 * 0.75 * 1 / 1.75)
+    assert f1_scores(y, np.zeros(6), 0)['f1'] == pytest.approx(random_f1(0.5))
+
+def test_every_residue_scored_once_under_bpe(cd):
+    from omnibiote_nb.tokenizers import BPETokenizer
+    from omnibiote_nb.contacts import encode_complexes, per_residue
+    tok, rows = BPETokenizer.load(), cd[cd.length > 300].head(3)
+    ws = encode_complexes(tok, rows, 128, 60, 8)
+    assert max(len(w['ids']) for w in ws) <= 128
+    outs = [np.arange(len(w['ids']), dtype=np.float32)[:, None] for w in ws]  # each token's output: its position
+    res = per_residue(ws, outs, range(len(rows)))
+    assert [len(r) for r in res] == rows.length.tolist()
+    for w in ws:  # the tokens covering a window's residues spell the window
+        assert ''.join(tok.pieces[t] for t in w['ids'][np.unique(w['index'])]) == rows.protein.iloc[w['row']][w['start']:w['end']]
+
+def test_committed_figures_agree():
+    from omnibiote_nb.core import REPO
+    f = REPO/'figures'/'contacts_folds.csv'
+    if not f.exists(): pytest.skip('no committed contact results yet')
+    r = pd.read_csv(f)
+    assert set(r.threshold) == {4.0, 6.0, 8.0} and r.groupby(['model', 'threshold']).fold.nunique().eq(10).all()
+    t = pd.read_csv(REPO/'figures'/'contacts_fig3d.csv')
+    assert {'ours', 'paper'} <= set(t.source)
+    s = r.groupby(['model', 'threshold']).f1.mean()
+    ours = t[(t.source == 'ours') & t.folds.notna()].set_index(['model', 'threshold']).f1
+    assert (abs(ours - s[ours.index]) < 1e-9).all()
+    assert (REPO/'figures'/'contacts_conclusions.md').exists() and (REPO/'figures'/'fig2d_contact_example.png').exists()
