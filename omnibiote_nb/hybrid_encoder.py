@@ -284,7 +284,7 @@ def context_figure(df=None, name='lifecode_context') -> list[Path]:
     fig.tight_layout()
     return save_figure(fig, df, name)
 
-# %% ../nbs/32_hybrid_encoder.ipynb #45cebacd
+# %% ../nbs/32_hybrid_encoder.ipynb #109bf605
 def context_conclusions(df) -> str:
     "Markdown from a `context_curves` table: per-token time and memory against length, ratios, linearity of memory."
     lines = []
