@@ -8,7 +8,7 @@ import json, math, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import OmniError, IN_TEST, atomic_write, write_json, read_json, write_csv, write_text, runs_dir, figures_dir, save_figure, log
+from .core import OmniError, IN_TEST, atomic_write, write_json, read_json, write_csv, write_text, runs_dir, figures_dir, save_figure, bundled, log
 from .model import OmniBioTE
 from .structures import CONTACT_THRESHOLDS, contact_labels
 from .finetune import residue_tokens, token_labels, residue_values, load_finetuned, random_like
@@ -277,7 +277,9 @@ def load_probed(job, seed=0) -> OmniBioTE:
 def overlap_table(cx, runs=None, workers=2, progress=True) -> pd.DataFrame:
     "Per contact complex: `complex_id`, `pid`, `exact`, `max_score`, `homolog` (of a ProNAB protein); cached in runs/attention_probe/."
     path = Path(runs or runs_dir())/'attention_probe'/'pronab_overlap.csv'
-    have = pd.read_csv(path, keep_default_na=False, na_values=['']) if path.exists() else None
+    have = pd.read_csv(bundled('pronab_homology', 'contact_overlap.tsv.gz'), sep='\t')
+    if not set(cx.pid) <= set(have.pid) and path.exists():
+        have = pd.read_csv(path, keep_default_na=False, na_values=[''])
     if have is None or not set(cx.pid) <= set(have.pid):
         t0 = time.time()
         ov = pronab_overlap(cx.protein, workers=workers, progress=progress)
