@@ -22,9 +22,9 @@ __all__ = ['PAIRS', 'GENE_TAG', 'SCREEN_K', 'SCREEN_MIN', 'LENGTH_RANGE', 'LENGT
            'load_pairs', 'dedupe', 'cap_genes', 'kmer_matrix', 'screen', 'similarities', 'homology_links',
            'homology_groups', 'screen_recall', 'split', 'check_split', 'embeddings', 'length_features',
            'composition_features', 'shortcut_features', 'clip_loss', 'fit_probes', 'to_joint', 'auroc', 'ranks',
-           'box_stats', 'metrics', 'evaluate_split', 'prepare', 'ladder_sources', 'representations', 'run_probe',
-           'plot_boxes', 'summary', 'plot_retrieval', 'plot_cosines', 'main_representation', 'conclusions',
-           'intron_lines', 'stage', 'train_projector', 'load_projector', 'project']
+           'box_stats', 'metrics', 'evaluate_split', 'prepare', 'ladder_sources', 'representations', 'combined',
+           'run_probe', 'plot_boxes', 'summary', 'plot_retrieval', 'plot_cosines', 'main_representation', 'conclusions',
+           'intron_lines', 'checks', 'check_lines', 'stage', 'train_projector', 'load_projector', 'project']
 
 # %% ../nbs/21_joint_probe.ipynb #fc8f2291
 PAIRS, GENE_TAG = 'gene_protein_pairs', 'DNA'
@@ -201,7 +201,7 @@ def composition_features(seqs, alpha, k) -> np.ndarray:
 def shortcut_features(df) -> dict:
     "The shortcut representations of the pairs `df`: {name: (gene features, protein features)}."
     length = (length_features(df.gene_len, *LENGTH_RANGE['gene']), length_features(df.protein_len, *LENGTH_RANGE['protein']))
-    comp = (composition_features(df.gene, 'ACGT', 3), composition_features(df.protein, 'ACDEFGHIKLMNPQRSTVWY', 2))
+    comp = (composition_features(df.gene, 'ACGT', 3), composition_features(df.protein, 'ACDEFGHIKLMNPQRSTVWY', 1))
     return {'length': length, 'composition': comp, 'length + composition': tuple(np.concatenate([a, b], 1) for a, b in zip(length, comp))}
 
 # %% ../nbs/21_joint_probe.ipynb #ea08328b
@@ -218,7 +218,7 @@ def clip_loss(a, b, tau=0.07) -> torch.Tensor:
 PRESETS = {
     'paper': dict(rank=16, tau=0.07, lr=0.01, steps=10_000, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01, train_frac=0.05,
                   seeds=(0,), max_gene=None, standardise=False),
-    'cpu':   dict(rank=16, tau=0.07, lr=0.01, steps=10_000, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01, train_frac=0.05,
+    'cpu':   dict(rank=16, tau=0.07, lr=0.01, steps=1_000, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01, train_frac=0.05,
                   seeds=(0, 1, 2, 3, 4), max_gene=4096, standardise=True),
     'test':  dict(rank=16, tau=0.07, lr=0.01, steps=60, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01, train_frac=0.05,
                   seeds=(0, 1), max_gene=600, standardise=True, max_pairs=160),
@@ -395,6 +395,16 @@ def representations(df, sources, emb_dir, device='cpu', progress=True) -> list[d
     for name, (g, pr) in shortcut_features(df).items(): reps.append(dict(name=name, kind='shortcut', shared=False, gene=g, protein=pr))
     return reps
 
+def combined(reps, names, shortcut='length') -> list[dict]:
+    "Each representation of `names` with the `shortcut` features appended on each side (two projections): what it adds to them."
+    by = {r['name']: r for r in reps}
+    out = []
+    for n in names:
+        if n not in by or shortcut not in by: continue
+        both = {side: np.concatenate([by[n][side], by[shortcut][side]], 1) for side in ('gene', 'protein')}
+        out.append(dict(name=f'{n} + {shortcut}', kind='combined', shared=False, **both))
+    return out
+
 def run_probe(df, reps, preset='cpu', out_dir=None, resume=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Metrics and box-plot statistics of every representation on every split of the preset; one file pair per split in `out_dir`."
     p = PRESETS[preset]
@@ -465,7 +475,7 @@ def plot_retrieval(rows, name='joint_probe_retrieval', label='CPU scale') -> lis
     n = s.n_test.mean()
     chance = dict(g2p_top10=10 / n, p2g_top10=10 / n, g2p_median_rank=(n + 1) / 2, auroc=0.5)
     titles = dict(g2p_top10='gene -> protein top-10', p2g_top10='protein -> gene top-10', g2p_median_rank='gene -> protein median rank', auroc='AUROC matched vs unmatched')
-    colours = dict(model='C0', **{'single-omic': 'C1', 'random': 'C7', 'shortcut': 'C2'})
+    colours = dict(model='C0', combined='C4', **{'single-omic': 'C1', 'random': 'C7', 'shortcut': 'C2'})
     fig, axs = plt.subplots(1, 4, figsize=(14, 0.32 * len(s) + 1.6), sharey=True)
     for ax, m in zip(axs, SHOWN):
         ax.barh(s.representation, s[m], xerr=s[f'{m}_sem'].fillna(0), color=[colours[k] for k in s.kind], capsize=2)
@@ -525,19 +535,26 @@ def conclusions(rows, counts=None, preset='cpu') -> str:
     models = s[s.kind == 'model'].sort_values('auroc')
     if not len(models): return '\n'.join(lines)
     best, main = models.representation.iloc[-1], main_representation(rows)
-    lines.append(f'Contrasts (paired over splits; AUROC and gene->protein top-10), for {main} and the best model representation, {best}:')
-    others = [m for m in s.representation if m not in (main, best)]
+    which = f'{main} (the paper\'s representation)' + (', also the best model representation by AUROC' if best == main else f' and the best model representation by AUROC, {best}')
+    lines.append(f'Contrasts (paired over splits; AUROC and gene->protein top-10), for {which}:')
+    kinds = s.set_index('representation').kind
+    others = [m for m in s.representation if m not in (main, best) and kinds[m] not in ('model', 'combined')]
     for a in dict.fromkeys([main, best]):
         for b in others:
-            if b.startswith('OmniBioTE-') and s.set_index('representation').kind[b] == 'model': continue
             lines.append('- ' + _contrast(rows, a, b, 'auroc'))
             lines.append('  ' + _contrast(rows, a, b, 'g2p_top10'))
+    for c in s[s.kind == 'combined'].representation:
+        short = c.rsplit(' + ', 1)[1]
+        lines.append(f'What {c.rsplit(" + ", 1)[0]} adds to {short} alone:')
+        lines.append('- ' + _contrast(rows, c, short, 'auroc'))
+        lines.append('  ' + _contrast(rows, c, short, 'g2p_top10'))
     best_short = s[s.kind == 'shortcut'].sort_values('auroc').representation.iloc[-1] if (s.kind == 'shortcut').any() else None
     if best_short:
         v = paired_contrast(_as_folds(rows), best, best_short, 'auroc')
         word = {'ahead': 'adds to', 'level': 'adds nothing measurable to', 'behind': 'does worse than'}[v['verdict']]
-        lines.append(f'What the pretrained model adds over a trivial matcher: {best} {word} the best shortcut ({best_short}) in AUROC '
-                     f'({v["diff"]:+.3f} +- {v["sem"]:.3f}).')
+        t = paired_contrast(_as_folds(rows), best, best_short, 'g2p_top10')
+        lines.append(f'In short: {best} {word} the best shortcut ({best_short}) in AUROC ({v["diff"]:+.3f} +- {v["sem"]:.3f}); '
+                     f'gene->protein top-10 {t["a_mean"]:.3f} against {t["b_mean"]:.3f}.')
     return '\n'.join(lines)
 
 def intron_lines(rows) -> str:
@@ -551,25 +568,60 @@ def intron_lines(rows) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/21_joint_probe.ipynb #c8ec6c95
+def checks(df, reps, preset='cpu', names=None, out=None, long_steps=None) -> pd.DataFrame:
+    "Metrics on the first split under the preset, with the paper's steps (or `long_steps`), and with raw features; cached in `out`."
+    path = Path(out)/'checks.csv' if out else None
+    if path and path.exists(): return pd.read_csv(path)
+    p = PRESETS[preset]
+    keep = [r for r in reps if names is None or r['name'] in names]
+    train = split(df.group.to_numpy(), p['train_frac'], p['seeds'][0])
+    rows = []
+    long_steps = long_steps or PRESETS['paper']['steps']
+    for variant, change in (('cpu preset', {}), (f'{long_steps:,} steps', dict(steps=long_steps)), ('raw features', dict(standardise=False))):
+        t0 = time.time()
+        r, _ = evaluate_split(df, keep, train, p | change, p['seeds'][0])
+        rows += [x | dict(variant=variant, seconds=round(time.time() - t0, 1)) for x in r if x['subset'] == 'all']
+    res = pd.DataFrame(rows)
+    if path: write_csv(path, res)
+    return res
+
+def check_lines(res) -> str:
+    "Markdown: each variant's AUROC and gene->protein top-10 beside the preset's."
+    base = res[res.variant == 'cpu preset'].set_index('representation')
+    out = []
+    for r in res[res.variant != 'cpu preset'].itertuples():
+        b = base.loc[r.representation]
+        out.append(f'- {r.representation}, {r.variant}: AUROC {r.auroc:.3f} (preset {b.auroc:.3f}), gene->protein top-10 {r.g2p_top10:.3f} (preset {b.g2p_top10:.3f}).')
+    return '\n'.join(out)
+
+# %% ../nbs/21_joint_probe.ipynb #e97ea4a9
 def stage(runs: Path, preset='cpu', device='cpu') -> list[Path]:
     "The reproduce stage: pairs, homology groups, ladder embeddings, every split, figures, per-split CSV and conclusions."
     runs = Path(runs)
     out = runs/'joint_probe'/preset
     t0 = time.time()
     df, links, counts = prepare(preset, out)
-    reps = representations(df, ladder_sources(runs), out/'embeddings', device, progress=not IN_TEST)
+    sources = ladder_sources(runs)
+    reps = representations(df, sources, out/'embeddings', device, progress=not IN_TEST)
+    main = [s['name'] for s in sources if s['kind'] == 'model' and s['shared'] and 'BPE' not in s['name']][-1:]
+    reps += combined(reps, main + [s['name'] for s in sources if s['kind'] == 'random' and s['shared']])
     rows, boxes = run_probe(df, reps, preset, out)
     model = main_representation(rows)
     single = next((r['name'] for r in reps if r['kind'] == 'single-omic'), None)
     paths = plot_boxes(boxes, model, 'fig2a_joint_omnibiote', True, what='fig2a')
     if single: paths += plot_boxes(boxes, single, 'fig2b_joint_single_omic', False, what='fig2b')
     paths += plot_retrieval(rows) + plot_cosines(boxes)
+    ck = checks(df, reps, preset, [model, single, 'length'], out)
+    write_csv(figures_dir()/'joint_probe_checks.csv', ck)
+    paths.append(figures_dir()/'joint_probe_checks.csv')
     write_csv(figures_dir()/'joint_probe_splits.csv', rows)
     paths.append(figures_dir()/'joint_probe_splits.csv')
     write_json(out/'counts.json', counts)
     write_csv(figures_dir()/'joint_probe_counts.csv', pd.DataFrame([counts]))
     paths.append(figures_dir()/'joint_probe_counts.csv')
-    paths.append(write_text('joint_probe_conclusions.md', conclusions(rows, counts, preset) + '\n\nIntron-containing genes apart:\n' + intron_lines(rows)))
+    text = conclusions(rows, counts, preset) + '\n\nIntron-containing genes apart:\n' + intron_lines(rows)
+    text += '\n\nThe CPU preset against the paper protocol (first split):\n' + check_lines(ck)
+    paths.append(write_text('joint_probe_conclusions.md', text))
     log.info(f'joint probe stage: {time.time() - t0:.1f} s')
     return paths
 

@@ -108,7 +108,8 @@ def test_stage_on_tiny_ladder(tmp_path, monkeypatch):
     names = {p.name for p in paths}
     assert {'fig2a_joint_omnibiote.png', 'fig2b_joint_single_omic.pdf', 'joint_probe_splits.csv', 'joint_probe_conclusions.md'} <= names
     rows = pd.read_csv(tmp_path/'figures'/'joint_probe_splits.csv')
-    assert {'OmniBioTE-cpu-3', 'NucBioTE + ProtBioTE-cpu-3', 'OmniBioTE-cpu-3 random init', 'length', 'composition'} <= set(rows.representation)
+    assert {'OmniBioTE-cpu-3', 'NucBioTE + ProtBioTE-cpu-3', 'OmniBioTE-cpu-3 random init', 'length', 'composition',
+            'OmniBioTE-cpu-3 + length', 'OmniBioTE-cpu-3 random init + length'} <= set(rows.representation)
     assert sorted(rows.split.unique()) == list(J.PRESETS['test']['seeds'])
     text = (tmp_path/'figures'/'joint_probe_conclusions.md').read_text()
     assert 'chance is top-1' in text and 'Contrasts' in text
