@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, time, hashlib, signal, contextlib, threading
 from array import array
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -312,8 +312,18 @@ class MLM(L.LightningModule):
                  window=1024, seed=0, val_modalities=MODALITIES, accum=1):
         super().__init__()
         self.save_hyperparameters()
-        self.model = OmniBioTE(OmniBioTEConfig(**config))
-        self.flops_per_token = flops_per_token(self.model.config, window)
+        self.model = self.build(config)
+        self.flops_per_token = self.flops(config, window)
+
+    @staticmethod
+    def build(config: dict) -> OmniBioTE:
+        "The network trained from `config` (a subclass trains another family)."
+        return OmniBioTE(OmniBioTEConfig(**config))
+
+    @staticmethod
+    def flops(config: dict, window: int) -> float:
+        "Training FLOPs per token of the network of `config` on windows of `window` tokens."
+        return flops_per_token(OmniBioTEConfig(**config), window)
 
     def mlm_sums(self, batch):
         "(summed cross-entropy over the masked positions, their number)."
@@ -495,8 +505,9 @@ def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n
 # %% ../nbs/05_pretrain.ipynb #51913e96
 def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', modality='multi', tokens=None, *,
              batch=None, window=None, lr=None, warmup=None, seed=0, every=None, n_val=64, accum=1, num_nodes=1,
-             accelerator='auto', precision=None, workers=0, dropout=None, progress=True, callbacks=()) -> Path:
-    "Pretrain a model of training preset `preset` on the shards in `data`; run folder `out`; returns the exported model folder."
+             accelerator='auto', precision=None, workers=0, dropout=None, progress=True, callbacks=(), module=MLM,
+             config_extra=None) -> Path:
+    "Pretrain a model of training preset `preset` on the shards in `data`; run folder `out`; returns the exported model folder (`module`: `MLM` or a subclass; `config_extra`: fields added to its config)."
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
     out = Path(out); ckpt = out/'checkpoints'/'resume.ckpt'
@@ -505,6 +516,7 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
     if accelerator in ('gpu', 'cuda') and not torch.cuda.is_available():
         raise OmniError(f'accelerator {accelerator!r}: torch sees no CUDA GPU here (torch {torch.__version__}); use cpu or auto')
     s = _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout)
+    if config_extra: s['config'] |= config_extra   # only when given: the settings of existing runs stay as they are
     if (out/'run.json').exists() and resume:
         old = json.loads((out/'run.json').read_text())
         if (diff := sorted(k for k in s.keys() | old.keys() if s.get(k) != old.get(k))):
@@ -513,8 +525,8 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
     every = min(every or TRAIN_PRESETS[preset]['every'], s['steps'])
     dm = PretrainData(data, s['window'], s['batch'], modality, seed, n_val, accum=accum, workers=workers)
     torch.manual_seed(seed)
-    module = MLM(s['config'], s['lr'], 1e-2, s['steps'], s['batch'] * s['window'], s['warmup'], s['window'], seed,
-                 dm.val.mods, accum)
+    lm = module(s['config'], s['lr'], 1e-2, s['steps'], s['batch'] * s['window'], s['warmup'], s['window'], seed,
+                dm.val.mods, accum)
     gpu = accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
     trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=_strategy(strategy),
         precision=precision or ('bf16-mixed' if gpu else '32-true'), max_steps=s['steps'], max_epochs=-1, accumulate_grad_batches=accum,
@@ -525,26 +537,26 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
                                    enable_version_counter=False), MetricsFile(out/'metrics.jsonl'), *callbacks])
     if trainer.is_global_zero: write_json(out/'run.json', s)
     t0 = time.time()
-    try: trainer.fit(module, datamodule=dm, ckpt_path=ckpt if resume and ckpt.exists() else None)
+    try: trainer.fit(lm, datamodule=dm, ckpt_path=ckpt if resume and ckpt.exists() else None)
     except SystemExit:   # Lightning answers Ctrl-C with exit status 1 and SIGINT ignored; give back a KeyboardInterrupt
         if not trainer.interrupted: raise
         signal.signal(signal.SIGINT, signal.default_int_handler)
         log.warning(f'{out}: interrupted; the same command with --resume (resume=True) continues from the last checkpoint')
         raise KeyboardInterrupt from None
-    if s['steps'] % every or not hasattr(module, 'val_losses'):   # also when resumed from the last step's checkpoint
-        trainer.validate(module, datamodule=dm, verbose=False)
+    if s['steps'] % every or not hasattr(lm, 'val_losses'):   # also when resumed from the last step's checkpoint
+        trainer.validate(lm, datamodule=dm, verbose=False)
     trainer.save_checkpoint(ckpt, weights_only=False)
     if trainer.is_global_zero:
-        export(ckpt, out/'model'); save_tokenizer(load_tokenizer(data), out/'model')
+        export(ckpt, out/'model', module); save_tokenizer(load_tokenizer(data), out/'model')
         write_json(out/'summary.json', dict(steps=s['steps'], tokens=s['steps'] * s['batch'] * s['window'],
-                   flops=module.flops_per_token * s['steps'] * s['batch'] * s['window'], val=module.val_losses,
+                   flops=lm.flops_per_token * s['steps'] * s['batch'] * s['window'], val=lm.val_losses,
                    seconds_this_session=round(time.time() - t0, 1), devices=trainer.world_size, precision=str(trainer.precision)))
     return out/'model'
 
-def export(ckpt, dest) -> Path:
-    "Write the model held in one of our own Lightning checkpoints as safetensors + config.json."
+def export(ckpt, dest, module=MLM) -> Path:
+    "Write the model held in one of our own Lightning checkpoints (of `module`, `MLM` or a subclass) as safetensors + config.json."
     c = torch.load(ckpt, map_location='cpu', weights_only=True)
-    model = OmniBioTE(OmniBioTEConfig(**c['hyper_parameters']['config']))
+    model = module.build(c['hyper_parameters']['config'])
     model.load_state_dict({k[len('model.'):]: v for k, v in c['state_dict'].items() if k.startswith('model.')})
     model.save(dest)
     return Path(dest)
@@ -673,6 +685,7 @@ def ladder_table(runs=None) -> 'pd.DataFrame':
     rows = []
     for run in sorted(Path(runs or runs_dir()).glob('pretrain/*/summary.json')):   # every finished run: the ladder and any other
         s, summ = json.loads((run.parent/'run.json').read_text()), json.loads(run.read_text())
+        if set(s['config']) - {f.name for f in fields(OmniBioTEConfig)}: continue   # another family's run (Life-Code mode)
         net = OmniBioTE.load(run.parent/'model').eval()
         seen = seen_counts(s['data'], s['modality'], s['window'], s['seed'], summ['steps'] * s['batch'])   # what it trained on
         for m, loss in summ['val'].items():

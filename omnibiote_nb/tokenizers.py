@@ -291,6 +291,9 @@ def load_tokenizer(path) -> Tokenizer:
     if kind == 'upstream-bpe':
         from omnibiote_nb.upstream import UpstreamBPE
         return UpstreamBPE.load_saved(path)
+    if kind == 'codon':
+        from omnibiote_nb.codon_tokenizer import CodonTokenizer
+        return CodonTokenizer()
     raise OmniError(f'{p}: unknown tokenizer kind {kind!r}')
 
 # %% ../nbs/02_tokenizers.ipynb #8897004f
