@@ -130,3 +130,33 @@ def test_distill_zero_is_off(shards, tmp_path):
     lm = LifeCodeMLM(cfg)
     assert lm.weight == 0 and not hasattr(lm, 'proj') and not hasattr(lm, '_teacher')
     with pytest.raises(OmniError, match='no teacher'): train_lifecode('test', tmp_path/'x', distill=1.0, data=shards, runs=tmp_path, progress=False)
+
+# ---- 34_lifecode_results
+
+from omnibiote_nb.lifecode_results import region_of_ids, masked_losses, char_regions, margins, conclusions, results_table
+from omnibiote_nb.codon_tokenizer import load_regions
+from omnibiote_nb.pretrain import Shards
+
+def test_region_of_ids_is_the_regions_file(shards):
+    idx = json.loads((shards/'index.json').read_text())
+    for e in idx['shards']:
+        toks = np.memmap(shards/e['file'], np.uint16, 'r')
+        np.testing.assert_array_equal(region_of_ids(e['modality'])[toks], load_regions(shards, e))
+
+def test_masked_losses_say_where_each_token_is(shards):
+    "Every scored token is the token at its (record, position) of the held-out shards; every held-out window is scored."
+    net = LifeCodeMLM.build(dict(vars(preset('tiny', 329, max_len=64))) | SHAPE | dict(attn_window=32))
+    for m in ('nuc', 'prot'):
+        t, sh = masked_losses(net, shards, m, 64), Shards(shards, 'val', m)
+        got = [int(sh.tokens_of(r, p, 1)[0]) for r, p in zip(t['record'].tolist(), t['pos'].tolist())]
+        assert got == t['target'].tolist() and (t['pos'] > 0).all() and np.isfinite(t['loss']).all()
+        assert len(t['loss']) > 0.1 * sh.lengths.sum()
+
+def test_margins_paired_and_region_unigram():
+    t = dict(loss=np.array([1.0, 2.0, 3.0, 1.0]), target=np.array([4, 4, FWD0, FWD0 + 1]))
+    logp = np.log(np.full(329, 1 / 329))
+    rows = {r['region']: r for r in margins(t, logp, np.array(['non-coding', 'non-coding', 'coding', 'coding']), {'coding': 3},
+                                              {'coding': np.arange(FWD0, ORPH0)})}
+    assert rows['coding']['margin'] == pytest.approx(np.log(329) - 2.0) and rows['coding']['margin_per_unit'] == pytest.approx((np.log(329) - 2.0) / 3)
+    assert rows['coding']['margin_region'] == pytest.approx(np.log(329) - 2.0 - np.log(329 / (ORPH0 - FWD0)))
+    assert 'margin_region' not in rows['non-coding']
