@@ -14,7 +14,8 @@ release = version = _s['version']
 html_title = f"{_s['title']} {_s['version']}"
 html_baseurl = _s['doc_host'].rstrip('/') + '/' + _s['doc_baseurl'].strip('/') + '/'
 
-extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.mathjax']
+# githubpages writes .nojekyll, so that GitHub Pages serves _static/ and _images/.
+extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.mathjax', 'sphinx.ext.githubpages']
 
 # The notebooks are shown with the outputs they were committed with: the site never executes them.
 nb_execution_mode = 'off'

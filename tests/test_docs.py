@@ -4,7 +4,7 @@
 incremental rebuild after `make docs`), then: every notebook has a page, every exported module an API page with
 its names, no internal link or image of the site is broken, and in headless Chromium (Debian's `chromium`, driven
 over the DevTools protocol) the landing page and the ProNAB binding page show their titles and every figure on them
-loads. A small site built from a made-up notebook with a figure in its outputs checks that outputs render inline
+loads, and the model page's formulas are typeset (MathJax, shipped in the site). A small site built from a made-up notebook with a figure in its outputs checks that outputs render inline
 and that the landing page copes with a figure that README.md names but figures/ lacks. Screenshots of the rendered
 pages go to the test's tmp dir and to /tmp/docs_shots/.
 """
@@ -39,7 +39,7 @@ def build(*args):
 def site():
     "The project's site, built (or brought up to date) where `make docs` builds it."
     build()
-    return REPO/'_site'
+    return REPO/'docs'/'_build'/'html'
 
 
 def notebook_title(path: Path) -> str:
@@ -318,6 +318,23 @@ def test_evaluation_page_in_browser(site, browser, tmp_path):
     assert 'omnibiote_nb.binding' in seen['text'], 'the page does not name its module'
     assert len([i for i in seen['images'] if i['inArticle']]) >= image_outputs(nb)
     assert_images_load(seen, f'{EVALUATION}.html')
+
+
+MATH = r"""(async () => {
+  if (!window.MathJax || !MathJax.startup) return {mathjax: false, rendered: 0, errors: 0};
+  await MathJax.startup.promise;
+  return {mathjax: true, rendered: document.querySelectorAll('mjx-container').length,
+          errors: document.querySelectorAll('mjx-merror').length};
+})()"""
+
+
+@needs_chromium
+def test_formulas_render_offline(site, browser, tmp_path):
+    "The model page's formulas are typeset by the MathJax copied into the site (no network)."
+    browser.open(site/'04_model.html')
+    math = browser.evaluate(MATH)
+    assert math['mathjax'], 'MathJax did not load from the site'
+    assert math['rendered'] > 0 and math['errors'] == 0, math
 
 
 def tiny_png() -> bytes:

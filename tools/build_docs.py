@@ -1,6 +1,6 @@
 """Build the documentation site from the notebooks, without executing them.
 
-    python tools/build_docs.py [--out _site] [--nbs nbs] [--figures figures] [--readme README.md] [--work DIR]
+    python tools/build_docs.py [--out docs/_build/html] [--nbs nbs] [--figures figures] [--readme README.md] [--work DIR]
 
 Every notebook in nbs/ becomes a page showing its committed outputs and figures (myst-nb, execution off); each
 exported module gets an API page (Sphinx autodoc, the names in its `__all__`), linked from the top of its notebook's
@@ -8,7 +8,8 @@ page; the landing page shows the key figures (the PNGs of figures/ that README.m
 status table of paper items, read from README.md's "Paper items and their status" table so it is written once; a
 figures page shows every PNG in figures/ with its CSV and the generated conclusions. The Sphinx sources are staged
 in WORK/src (docs/_build/src by default) from these files, the configuration is docs/conf.py, and the HTML goes to
-OUT (_site by default). docs/about.md says why the site is built this way.
+OUT (docs/_build/html by default; myst-nb writes the notebooks' images beside it, in OUT/../jupyter_execute, before
+they are copied into OUT/_images). docs/about.md says why the site is built this way.
 """
 import argparse, ast, hashlib, json, re, shutil, sys, time
 from pathlib import Path
@@ -112,7 +113,9 @@ def page_notebook(nb: dict, stem: str, git_url: str) -> dict:
         note = {'cell_type': 'markdown', 'id': 'module-note', 'metadata': {}, 'source': module_note(module, stem, git_url)}
         first = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1)
         cells.insert(first + 1, note)
-    return {**nb, 'cells': cells}
+    metadata = dict(nb.get('metadata', {}))
+    metadata.setdefault('language_info', {'name': 'python'})  # the lexer of the code cells, if the notebook omits it
+    return {**nb, 'metadata': metadata, 'cells': cells}
 
 
 def readme_paragraph(readme: str, start: str) -> str:
@@ -276,8 +279,8 @@ def settings() -> dict:
     return dict(cfg['DEFAULT'])
 
 
-def stage(src: Path, nbs: Path, figures: Path, readme_path: Path) -> list:
-    "Write the Sphinx sources into `src`; the exported modules, which the API pages document."
+def stage(src: Path, nbs: Path, figures: Path, readme_path: Path) -> bool:
+    "Write the Sphinx sources into `src`; whether a page staged before is gone (a notebook removed or renamed)."
     cfg = settings()
     readme = readme_path.read_text() if readme_path.exists() else ''
     paths = notebooks(nbs)
@@ -304,10 +307,12 @@ def stage(src: Path, nbs: Path, figures: Path, readme_path: Path) -> list:
     copy_if_changed(DOCS/'about.md', src/'about.md')
     keep |= {src/'api'/'index.md', src/'index.md', src/'figures.md', src/'about.md'}
     keep |= {src/'figures'/p.name for p in figures.glob('*.png')} | {src/'figures'/p.name for p in figures.glob('*.csv')}
+    gone = False
     for old in list(src.rglob('*')):
         if old.is_file() and old not in keep:
+            gone = gone or old.suffix in ('.ipynb', '.md')
             old.unlink()
-    return [m for m, _ in modules]
+    return gone
 
 
 def build(out: Path, nbs: Path = REPO/'nbs', figures: Path = REPO/'figures', readme: Path = REPO/'README.md',
@@ -315,17 +320,23 @@ def build(out: Path, nbs: Path = REPO/'nbs', figures: Path = REPO/'figures', rea
     "Stage the sources and run Sphinx; the folder of the built site."
     from sphinx.cmd.build import build_main
     src = work/'src'
-    stage(src, nbs, figures, readme)
-    args = ['-b', 'html', '-q', '-c', str(DOCS), '-d', str(work/'doctrees'), '-j', jobs, str(src), str(out)]
+    gone = stage(src, nbs, figures, readme)
+    if gone and (out/'.buildinfo').exists():  # a page is gone: build afresh so that the site keeps no stale page
+        shutil.rmtree(out)                     # (only ever a folder Sphinx built)
+        shutil.rmtree(work/'doctrees', ignore_errors=True)
+    # Warnings are errors: a broken {doc} link or a page Sphinx cannot parse fails the build, naming the page.
+    args = ['-b', 'html', '-q', '-W', '--keep-going', '-c', str(DOCS), '-d', str(work/'doctrees'), '-j', jobs,
+            str(src), str(out)]
     status = build_main(args)
     if status != 0:
-        raise SystemExit(f'sphinx-build failed (status {status}) on {src}')
+        shutil.rmtree(work/'doctrees', ignore_errors=True)  # so that the next build reads every page again, and warns again
+        raise SystemExit(f'sphinx-build failed (status {status}): the warnings above name the page (staged in {src})')
     return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--out', type=Path, default=REPO/'_site')
+    ap.add_argument('--out', type=Path, default=DOCS/'_build'/'html')
     ap.add_argument('--nbs', type=Path, default=REPO/'nbs')
     ap.add_argument('--figures', type=Path, default=REPO/'figures')
     ap.add_argument('--readme', type=Path, default=REPO/'README.md')
