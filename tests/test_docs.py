@@ -17,8 +17,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO/'tools'/'build_docs.py'
-CHROMIUM = next((p for p in (os.environ.get('CHROMIUM'), shutil.which('chromium'), '/usr/bin/chromium',
-                             shutil.which('chromium-browser')) if p and Path(p).exists()), None)
+def find_chromium():
+    "Debian's chromium, or the browser $CHROMIUM names (set it to a missing path to see the skips)."
+    if 'CHROMIUM' in os.environ:
+        return os.environ['CHROMIUM'] if Path(os.environ['CHROMIUM']).exists() else None
+    found = (shutil.which('chromium'), '/usr/bin/chromium', shutil.which('chromium-browser'))
+    return next((p for p in found if p and Path(p).exists()), None)
+
+
+CHROMIUM = find_chromium()
 SHOTS = Path('/tmp/docs_shots')
 _spec = importlib.util.spec_from_file_location('build_docs', BUILD)
 docs = importlib.util.module_from_spec(_spec)
@@ -179,29 +186,39 @@ def test_landing_page_lists_status_and_figures(site):
 class Chromium:
     "Headless Chromium driven over the DevTools protocol (a websocket), one tab."
     def __init__(self, profile: Path, width=1280, height=1000):
-        import websocket
         self.width = width
         profile.mkdir(parents=True, exist_ok=True)
         args = [CHROMIUM, '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                 '--no-first-run', '--no-default-browser-check', '--disable-extensions', '--hide-scrollbars',
                 '--remote-debugging-port=0', '--remote-allow-origins=*', f'--user-data-dir={profile}',
                 f'--window-size={width},{height}', 'about:blank']
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         port_file = profile/'DevToolsActivePort'
+        port_file.unlink(missing_ok=True)  # a profile used before keeps the port of its last browser
+        self.log = profile/'chromium.log'  # a file, not a pipe: a full pipe would stall the browser
+        with open(self.log, 'wb') as log:
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            self.ws = self._connect(port_file)
+            self.next_id = 0
+            self.events = []
+            self.call('Page.enable')
+            self.call('Runtime.enable')
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, port_file: Path):
+        "The websocket of the browser's tab, once the browser has written its DevTools port."
+        import websocket
         deadline = time.time() + 30
         while not (port_file.exists() and port_file.read_text().strip()):
             if self.proc.poll() is not None or time.time() > deadline:
-                self.close()
-                raise RuntimeError(f'chromium did not start: {self.proc.stderr.read().decode()[-2000:]}')
+                raise RuntimeError(f'chromium did not start: {self.log.read_text(errors="replace")[-2000:]}')
             time.sleep(0.1)
         port = port_file.read_text().split()[0]
         targets = json.load(urllib.request.urlopen(f'http://127.0.0.1:{port}/json/list', timeout=10))
         url = next(t['webSocketDebuggerUrl'] for t in targets if t['type'] == 'page')
-        self.ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events = []
-        self.call('Page.enable')
-        self.call('Runtime.enable')
+        return websocket.create_connection(url, timeout=60, suppress_origin=True)
 
     def call(self, method, **params):
         self.next_id += 1
