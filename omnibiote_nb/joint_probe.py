@@ -414,14 +414,16 @@ def run_probe(df, reps, preset='cpu', out_dir=None, resume=True) -> tuple[pd.Dat
     for seed in p['seeds']:
         f_rows, f_boxes = out/f'split{seed}.csv', out/f'split{seed}_boxes.csv'
         train = split(df.group.to_numpy(), p['train_frac'], seed)
+        key = _key(json.dumps({k: v for k, v in p.items() if k != 'seeds'}, default=str), *names, *np.flatnonzero(train), len(df))
         if resume and f_rows.exists() and f_boxes.exists():
             done = pd.read_csv(f_rows)
-            if set(done.representation) == set(names) and (done.n_train == train.sum()).all():
+            if 'key' in done and (done.key == key).all() and set(done.representation) == set(names):
                 rows.append(done)
                 boxes.append(pd.read_csv(f_boxes))
                 continue
         t0 = time.time()
         r, b = evaluate_split(df, reps, train, p, seed)
+        r = [x | dict(key=key) for x in r]
         log.info(f'joint probe split {seed}: {len(reps)} representations, {int(train.sum())} training pairs, {time.time() - t0:.1f} s')
         write_csv(f_rows, pd.DataFrame(r))
         write_csv(f_boxes, pd.DataFrame(b))
@@ -570,17 +572,20 @@ def intron_lines(rows) -> str:
 # %% ../nbs/21_joint_probe.ipynb #c8ec6c95
 def checks(df, reps, preset='cpu', names=None, out=None, long_steps=None) -> pd.DataFrame:
     "Metrics on the first split under the preset, with the paper's steps (or `long_steps`), and with raw features; cached in `out`."
-    path = Path(out)/'checks.csv' if out else None
-    if path and path.exists(): return pd.read_csv(path)
     p = PRESETS[preset]
     keep = [r for r in reps if names is None or r['name'] in names]
     train = split(df.group.to_numpy(), p['train_frac'], p['seeds'][0])
-    rows = []
     long_steps = long_steps or PRESETS['paper']['steps']
+    key = _key(json.dumps(p, default=str), long_steps, *[r['name'] for r in keep], *np.flatnonzero(train), len(df))
+    path = Path(out)/'checks.csv' if out else None
+    if path and path.exists():
+        res = pd.read_csv(path)
+        if 'key' in res and (res.key == key).all(): return res
+    rows = []
     for variant, change in (('cpu preset', {}), (f'{long_steps:,} steps', dict(steps=long_steps)), ('raw features', dict(standardise=False))):
         t0 = time.time()
         r, _ = evaluate_split(df, keep, train, p | change, p['seeds'][0])
-        rows += [x | dict(variant=variant, seconds=round(time.time() - t0, 1)) for x in r if x['subset'] == 'all']
+        rows += [x | dict(variant=variant, seconds=round(time.time() - t0, 1), key=key) for x in r if x['subset'] == 'all']
     res = pd.DataFrame(rows)
     if path: write_csv(path, res)
     return res
@@ -594,7 +599,7 @@ def check_lines(res) -> str:
         out.append(f'- {r.representation}, {r.variant}: AUROC {r.auroc:.3f} (preset {b.auroc:.3f}), gene->protein top-10 {r.g2p_top10:.3f} (preset {b.g2p_top10:.3f}).')
     return '\n'.join(out)
 
-# %% ../nbs/21_joint_probe.ipynb #e97ea4a9
+# %% ../nbs/21_joint_probe.ipynb #0140360a
 def stage(runs: Path, preset='cpu', device='cpu') -> list[Path]:
     "The reproduce stage: pairs, homology groups, ladder embeddings, every split, figures, per-split CSV and conclusions."
     runs = Path(runs)
