@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_DIR ?= runs
 
-.PHONY: setup reproduce test bench clean-runs
+.PHONY: setup reproduce test bench docs clean-runs
 
 # torch first, from the local CPU wheel, so nothing pulls a CUDA build; then the package and dev tools.
 $(BIN)/.installed: settings.ini setup.py
@@ -31,6 +31,10 @@ test: setup
 	$(BIN)/nbdev_test --n_workers 2 --timing
 	@echo "== pytest"
 	$(BIN)/python -m pytest -q tests/
+
+# The documentation site (Sphinx + myst-nb) from the notebooks and their committed outputs, into docs/_build/html.
+docs: setup
+	$(BIN)/python tools/build_docs.py
 
 bench: setup
 	$(BIN)/python -m benchmarks.run --out benchmarks/results.json

@@ -287,6 +287,8 @@ SEEN = r"""(async () => {
 
 @pytest.fixture(scope='module')
 def browser(tmp_path_factory):
+    if CHROMIUM is None and os.environ.get('OMNIBIOTE_REQUIRE_BROWSER'):
+        pytest.fail('OMNIBIOTE_REQUIRE_BROWSER is set (CI) but headless Chromium is not installed')
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
     b = Chromium(tmp_path_factory.mktemp('chromium'))

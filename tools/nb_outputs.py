@@ -11,7 +11,7 @@ progress bars, memory addresses, random ids) is a defect of the notebook, and `c
 runs longer than CELL_SECONDS under the test profile fails too: it trains or evaluates at full size and must be
 guarded by `IN_TEST` (the figure cells read committed CSVs and take seconds).
 """
-import copy, json, os, re, sys, tempfile, time
+import copy, json, multiprocessing, os, re, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -148,7 +148,7 @@ def main(argv):
         print(__doc__)
         return 2
     paths = [Path(p) for p in argv[1:]] or sorted(NBS.glob('*.ipynb'))
-    with ProcessPoolExecutor(max_workers=int(os.environ.get('NB_WORKERS', 2))) as pool:
+    with ProcessPoolExecutor(max_workers=int(os.environ.get('NB_WORKERS', 2)), mp_context=multiprocessing.get_context('spawn')) as pool:
         runs = list(pool.map(execute, paths))
     found = []
     for run in runs:
