@@ -682,6 +682,7 @@ def project(inputs, projector_dir, out, device='cpu', progress=True) -> dict:
     from omnibiote_nb.embed import checked_records, check_out
     P, cfg = load_projector(projector_dir)
     out = check_out(out, inputs)
+    if out.suffix.lower() != '.npz': raise OmniError(f'--out {out}: the joint projection is written as npz; name the file .npz')
     bad, recs = [], []
     for _, rid, tag, seq in checked_records(inputs, None, bad): recs.append((rid, tag, seq))
     if not recs: raise OmniError(f'{inputs}: no valid records to project ({len(bad)} bad)')

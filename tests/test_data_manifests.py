@@ -5,7 +5,7 @@ import pytest
 from omnibiote_nb.core import OmniError, data_dir, download, manifests, verify, write_json
 
 DATASETS = {'genbank', 'proteins', 'pronab', 'jaspar', 'protein_na_complexes', 'gene_protein_pairs', 'gue', 'protein_tasks',
-            'pronab_homology', 'jaspar_filter'}
+            'pronab_homology', 'jaspar_filter', 'protein_structure_tasks'}
 KEYS = {'name', 'description', 'status', 'status_note', 'source', 'licence', 'citation', 'subset_rule', 'seed', 'files', 'full_size'}
 
 def test_every_bundled_file_verifies():
