@@ -6,13 +6,14 @@
 Every notebook is executed from nbs/ as nbdev_test does, skipping cells marked `#| eval: false` or with a test flag of
 settings.ini (`notest`, `slow`). Outputs are made comparable before they are stored: execution counts and per-output
 metadata go, and the two things that differ from machine to machine and run to run are written as placeholders:
-the repository's path (`<repo>`) and temporary folders (`<tmp>`). Anything else that differs between runs (timings,
+the repository's path (`<repo>`) and temporary folders (`<tmp>`); what goes to stderr (logging, progress bars) is not
+kept. Anything else that differs between runs (timings,
 progress bars, memory addresses, random ids) is a defect of the notebook, and `check` reports it. A code cell that
 runs longer than CELL_SECONDS under the test profile fails too: it trains or evaluates at full size and must be
 guarded by `IN_TEST` (the figure cells read committed CSVs and take seconds).
 """
-import copy, json, multiprocessing, os, re, sys, tempfile, time
-from concurrent.futures import ProcessPoolExecutor
+import copy, json, os, re, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +70,8 @@ def normalise(outputs) -> list:
             if o['output_type'] == 'execute_result':
                 o['execution_count'] = None
         elif o.get('output_type') == 'stream':
+            if o.get('name') == 'stderr':
+                continue                       # logging and progress bars: timings and bars, not results
             o['text'] = _lines(_text(''.join(o['text']) if isinstance(o['text'], list) else o['text']))
         out.append(o)
     return out
@@ -143,13 +146,28 @@ def write(run):
     os.system(f'{sys.executable} -m nbdev.clean --fname {path} > /dev/null 2>&1 || {Path(sys.executable).parent}/nbdev_clean --fname {path}')
 
 
+def execute_apart(path) -> dict:
+    "`execute` in a fresh Python process (a notebook may replace `__main__` and leave state behind)."
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d)/'run.json'
+        subprocess.run([sys.executable, __file__, 'run-one', str(path), str(out)], check=False)
+        if not out.exists():
+            return dict(path=str(Path(path).resolve()), results={}, error=f'{Path(path).name}: the process running it died')
+        run = json.loads(out.read_text())
+    run['results'] = {int(k): tuple(v) for k, v in run['results'].items()}
+    return run
+
+
 def main(argv):
+    if argv and argv[0] == 'run-one':
+        Path(argv[2]).write_text(json.dumps(execute(argv[1])))
+        return 0
     if not argv or argv[0] not in ('write', 'check'):
         print(__doc__)
         return 2
     paths = [Path(p) for p in argv[1:]] or sorted(NBS.glob('*.ipynb'))
-    with ProcessPoolExecutor(max_workers=int(os.environ.get('NB_WORKERS', 2)), mp_context=multiprocessing.get_context('spawn')) as pool:
-        runs = list(pool.map(execute, paths))
+    with ThreadPoolExecutor(max_workers=int(os.environ.get('NB_WORKERS', 2))) as pool:
+        runs = list(pool.map(execute_apart, paths))
     found = []
     for run in runs:
         if argv[0] == 'write' and not run['error']:
