@@ -9,8 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PKG', 'REPO', 'IN_TEST', 'log', 'data_dir', 'runs_dir', 'reproducing', 'figures_dir', 'OmniError', 'atomic_write',
-           'write_json', 'read_json', 'write_csv', 'write_text', 'save_figure', 'file_hash', 'manifests', 'bundled',
-           'verify', 'download']
+           'write_json', 'read_json', 'write_csv', 'write_text', 'save_figure', 'show_figure', 'file_hash', 'manifests',
+           'bundled', 'verify', 'download']
 
 # %% ../nbs/00_core.ipynb #b9ca0ba0
 PKG = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'omnibiote_nb'
@@ -102,6 +102,15 @@ def save_figure(fig, df, name, out=None) -> list[Path]:
     with atomic_write(paths[2]) as f: fig.savefig(f, format='pdf', bbox_inches='tight', metadata={'CreationDate': None})
     plt.close(fig)
     return paths
+
+def show_figure(name):
+    "Show the committed figure `figures/name.png` in a notebook (what a reader on GitHub or the docs site sees)."
+    from IPython.display import Image, display
+    path = REPO/'figures'/f'{name}.png'
+    if not path.exists():
+        print(f'figures/{path.name}: not made yet; `omnibiote reproduce` draws it')
+        return
+    display(Image(filename=str(path)))
 
 # %% ../nbs/00_core.ipynb #e5a9cc0a
 def file_hash(path, algo='sha256', chunk=1<<20) -> str:
