@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import OmniError, log, runs_dir, verify, download, write_json, write_text, IN_TEST
 
 # %% auto #0
-__all__ = ['PRESETS', 'JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce', 'stage_table']
+__all__ = ['PRESETS', 'LIFECODE_PRESETS', 'JASPAR_CPU_PROFILES', 'STAGES', 'parser', 'main', 'reproduce', 'stage_table']
 
-# %% ../nbs/90_cli.ipynb #ec78f060
+# %% ../nbs/90_cli.ipynb #e6000e04
 def _verify(a):
     problems = verify(a.names or None)
     for p in problems: print(p)
@@ -21,49 +21,43 @@ def _verify(a):
 def _download(a):
     for p in download(a.name, a.dest): print(p)
 
-# %% ../nbs/90_cli.ipynb #e6000e04
 def _prepare(a):
     from omnibiote_nb.shards import prepare
-    idx = prepare(a.inputs, a.out, tokenizer=a.tokenizer, strict=a.strict, workers=a.workers)
+    prepare(a.inputs, a.out, tokenizer=a.tokenizer, strict=a.strict, workers=a.workers)
     print(f'wrote shards to {a.out}')
 
 def _train_tokenizers(a):
     from omnibiote_nb.tokenizers import train
-    train(a.out); print(f'wrote {a.out}/nuc.model, prot.model, settings.json')
-
-def _pretrain(a):
-    from omnibiote_nb.pretrain import pretrain
-    from omnibiote_nb.shards import corpus_shards
-    data = a.data or corpus_shards('bpe')
-    out = pretrain(a.preset, data, a.out or runs_dir()/'pretrain'/f'{a.preset}-{a.modality}', resume=a.resume, devices=a.devices, strategy=a.strategy, modality=a.modality,
-                   tokens=a.tokens, accum=a.accum, num_nodes=a.num_nodes, seed=a.seed, accelerator=a.accelerator,
-                   precision=a.precision)
-    from lightning.pytorch.utilities.rank_zero import rank_zero_only
-    rank_zero_only(print)(f'model written to {out}')
-
-def _predict_dg(a):
-    from omnibiote_nb.predict import predict_dg, predict_dg_file
-    if a.pairs:
-        if not a.out: raise OmniError('--pairs needs --out FILE.tsv')
-        t = predict_dg_file(a.pairs, a.out, a.ckpt)
-        print(f'wrote {a.out}: {t["error"].eq("").sum() if "error" in t else len(t)} predicted, {len(t)} rows')
-    elif a.protein and a.na: print(f'{predict_dg(a.protein, a.na, a.na2, a.ckpt, a.na_type):.3f} kcal/mol')
-    else: raise OmniError('give --protein and --na, or --pairs FILE.tsv --out FILE.tsv')
-
-def _embed(a):
-    from omnibiote_nb.embed import embed
-    embed(a.input, a.ckpt, a.out, tag=a.tag, per_token=a.per_token, max_tokens=a.max_tokens, device=a.device,
-          precision=a.precision)
+    train(a.out)
+    print(f'wrote {a.out}/nuc.model, prot.model, settings.json')
 
 # %% ../nbs/90_cli.ipynb #110b4b49
-def _import_upstream(a):
-    "Convert a released upstream file into our checkpoint folder (08_upstream)."
-    from omnibiote_nb.upstream import import_upstream
-    info = import_upstream(a.file, a.out, a.tokenizers, norm=a.norm)
-    print(f'{a.file}: {info["kind"]} ({info["positions"]} positions, {info["norm"]} norm) written to {a.out}')
+def _add_data(sub):
+    d = sub.add_parser('data', help='bundled data, full-size downloads, corpus shards').add_subparsers(dest='sub', required=True)
+    s = d.add_parser('verify', help='check bundled files against their manifests')
+    s.add_argument('names', nargs='*')
+    s.set_defaults(fn=_verify)
+    s = d.add_parser('download', help='fetch the full-size data a manifest describes')
+    s.add_argument('name')
+    s.add_argument('--dest', required=True, type=Path)
+    s.set_defaults(fn=_download)
+    s = d.add_parser('prepare', help='tokenised uint16 shards with a JSON index')
+    s.add_argument('inputs', nargs='+', type=Path)
+    s.add_argument('--out', required=True, type=Path)
+    s.add_argument('--strict', action='store_true', help='stop at the first bad record instead of skipping it')
+    s.add_argument('--tokenizer', default='char', help="'char' or a BPE tokenizer folder")
+    s.add_argument('--workers', type=int, default=None)
+    s.set_defaults(fn=_prepare)
 
-# %% ../nbs/90_cli.ipynb #3f4ce169
+def _add_tokenizers(sub):
+    t = sub.add_parser('tokenizers', help='train the BPE tokenizers').add_subparsers(dest='sub', required=True)
+    s = t.add_parser('train')
+    s.add_argument('--out', required=True, type=Path)
+    s.set_defaults(fn=_train_tokenizers)
+
+# %% ../nbs/90_cli.ipynb #ce32fac0
 PRESETS = ['tiny', 'cpu-2', 'cpu-3', 'cpu-4', 'cpu-6'] + [f'{s}{c}' for s in ('small', 'medium', 'large', 'xl') for c in ('', '-char')]
+LIFECODE_PRESETS = ['test', 'cpu', 'paper']   # 33_lifecode_pretrain's PRESETS
 
 def _positive(x: str) -> int:
     "argparse type: an integer of at least 1."
@@ -78,42 +72,63 @@ def _devices(x: str):
     if ',' in x and all(p.strip().isdigit() for p in x.split(',')): return x
     return _positive(x)
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser('omnibiote', description='OmniBioTE multi-omic biosequence transformers')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('data', help='bundled data, full-size downloads, corpus shards').add_subparsers(dest='sub', required=True)
-    s = d.add_parser('verify', help='check bundled files against their manifests'); s.add_argument('names', nargs='*'); s.set_defaults(fn=_verify)
-    s = d.add_parser('download', help='fetch the full-size data a manifest describes')
-    s.add_argument('name'); s.add_argument('--dest', required=True, type=Path); s.set_defaults(fn=_download)
-    s = d.add_parser('prepare', help='tokenised uint16 shards with a JSON index')
-    s.add_argument('inputs', nargs='+', type=Path); s.add_argument('--out', required=True, type=Path)
-    s.add_argument('--strict', action='store_true', help='stop at the first bad record instead of skipping it')
-    s.add_argument('--tokenizer', default='char', help="'char' or a BPE tokenizer folder")
-    s.add_argument('--workers', type=int, default=None); s.set_defaults(fn=_prepare)
-    t = sub.add_parser('tokenizers', help='train the BPE tokenizers').add_subparsers(dest='sub', required=True)
-    s = t.add_parser('train'); s.add_argument('--out', required=True, type=Path); s.set_defaults(fn=_train_tokenizers)
+# %% ../nbs/90_cli.ipynb #ba80d769
+def _pretrain_lifecode(a):
+    "Life-Code mode (33_lifecode_pretrain): the hybrid encoder on codon shards, with distillation when --distill > 0."
+    from omnibiote_nb.lifecode_pretrain import train_lifecode
+    out = a.out or runs_dir()/'pretrain'/f'lifecode-{a.preset}'
+    return train_lifecode(a.preset, out, a.distill, data=a.data, teacher=a.teacher, resume=a.resume, devices=a.devices,
+                          strategy=a.strategy, tokens=a.tokens, accelerator=a.accelerator, precision=a.precision)
+
+def _pretrain(a):
+    from omnibiote_nb.pretrain import pretrain
+    from omnibiote_nb.shards import corpus_shards
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+    if a.family == 'lifecode':
+        rank_zero_only(print)(f'model written to {_pretrain_lifecode(a)}')
+        return
+    if a.preset not in PRESETS: raise OmniError(f'--preset {a.preset}: not an OmniBioTE preset; use one of {", ".join(PRESETS)}')
+    data = a.data or corpus_shards('bpe')
+    out = a.out or runs_dir()/'pretrain'/f'{a.preset}-{a.modality}'
+    out = pretrain(a.preset, data, out, resume=a.resume, devices=a.devices, strategy=a.strategy, modality=a.modality,
+                   tokens=a.tokens, accum=a.accum, num_nodes=a.num_nodes, seed=a.seed, accelerator=a.accelerator,
+                   precision=a.precision)
+    rank_zero_only(print)(f'model written to {out}')
+
+def _add_pretrain(sub):
     s = sub.add_parser('pretrain', help='masked-LM pretraining (laptop CPU, one GPU, many GPUs or nodes)')
-    s.add_argument('--preset', required=True, choices=PRESETS, metavar='PRESET', help=f'training preset: {", ".join(PRESETS)}')
+    s.add_argument('--family', default='omnibiote', choices=['omnibiote', 'lifecode'],
+                   help='omnibiote (default) or lifecode: Life-Code mode, our reading of its abstract (33_lifecode_pretrain)')
+    s.add_argument('--preset', required=True, choices=PRESETS + LIFECODE_PRESETS, metavar='PRESET',
+                   help=f'training preset: {", ".join(PRESETS)}; with --family lifecode: {", ".join(LIFECODE_PRESETS)}')
+    s.add_argument('--distill', type=float, default=0.0, help='Life-Code: weight of the distillation loss (0: off)')
+    s.add_argument('--teacher', type=Path, default=None, help='Life-Code: the protein model distilled from (default: the ladder\'s ProtBioTE)')
     s.add_argument('--data', type=Path, default=None, help='shards folder (default: the bundled corpus as BPE shards in the run dir)')
     s.add_argument('--out', type=Path, default=None, help='run folder (default: runs/pretrain/PRESET-MODALITY)')
     s.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint (same settings)')
     s.add_argument('--devices', default='auto', type=_devices, help="'auto', a number of devices, or GPU indices such as 0,1")
-    s.add_argument('--strategy', default='auto', choices=['auto', 'ddp', 'fsdp']); s.add_argument('--modality', default='multi', choices=['multi', 'nuc', 'prot'])
+    s.add_argument('--strategy', default='auto', choices=['auto', 'ddp', 'fsdp'])
+    s.add_argument('--modality', default='multi', choices=['multi', 'nuc', 'prot'])
     s.add_argument('--tokens', type=_positive, default=None, help="training tokens (default: the preset's)")
     s.add_argument('--accum', type=_positive, default=1, help='gradient accumulation: micro-batches per step')
-    s.add_argument('--num-nodes', type=_positive, default=1); s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--num-nodes', type=_positive, default=1)
+    s.add_argument('--seed', type=int, default=0)
     s.add_argument('--accelerator', default='auto', choices=['auto', 'cpu', 'gpu'])
     s.add_argument('--precision', default=None, help='Lightning precision (default: bf16-mixed on GPU, 32-true on CPU)')
     s.set_defaults(fn=_pretrain)
-    s = sub.add_parser('predict-dg', help='binding free energy (kcal/mol) of protein / nucleic-acid pairs')
-    s.add_argument('--ckpt', required=True, type=Path, help='a fine-tuned dG model folder')
-    s.add_argument('--protein'); s.add_argument('--na'); s.add_argument('--na2', default=None); s.add_argument('--na-type', default='DNA')
-    s.add_argument('--pairs', type=Path, help='TSV with columns protein, na, optional na2, na_type'); s.add_argument('--out', type=Path)
-    s.set_defaults(fn=_predict_dg)
+
+# %% ../nbs/90_cli.ipynb #02276211
+def _embed(a):
+    from omnibiote_nb.embed import embed
+    embed(a.input, a.ckpt, a.out, tag=a.tag, per_token=a.per_token, max_tokens=a.max_tokens, device=a.device,
+          precision=a.precision)
+
+def _add_embed(sub):
     s = sub.add_parser('embed', help='pooled (and per-token) embeddings of a FASTA/CSV file, as npz or Parquet')
     s.add_argument('input', type=Path, help='FASTA or CSV (columns id, sequence, optional tag), plain or gzip')
     s.add_argument('--ckpt', required=True, type=Path, help='a model folder (model.safetensors + config.json), e.g. RUN/model')
-    s.add_argument('--out', required=True, type=Path, help='FILE.npz or FILE.parquet (per-token states in FILE.tokens.parquet); not the input; an existing file is replaced')
+    s.add_argument('--out', required=True, type=Path,
+                   help='FILE.npz or FILE.parquet (per-token states in FILE.tokens.parquet); not the input; an existing file is replaced')
     s.add_argument('--tag', default=None, help='force a molecule type (protein, DNA, RNA, ...; any case); default: per record, '
                    'nucleic when every letter is a nucleotide or IUPAC code and at least half are ACGTUN')
     s.add_argument('--per-token', action='store_true', help='also store every token\'s embedding and its residue span')
@@ -122,6 +137,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--precision', default='32', choices=['32', 'bf16'],
                    help='32 (default) or bf16: bfloat16 autocast, faster on GPUs and CPUs with AVX512-BF16/AMX')
     s.set_defaults(fn=_embed)
+
+# %% ../nbs/90_cli.ipynb #ad7c8bd6
+def _import_upstream(a):
+    "Convert a released upstream file into our checkpoint folder (08_upstream)."
+    from omnibiote_nb.upstream import import_upstream
+    info = import_upstream(a.file, a.out, a.tokenizers, norm=a.norm)
+    print(f'{a.file}: {info["kind"]} ({info["positions"]} positions, {info["norm"]} norm) written to {a.out}')
+
+def _add_import_upstream(sub):
     s = sub.add_parser('import-upstream', help='a released OmniBioTE .pt (foundation model or binder) as a model folder')
     s.add_argument('file', type=Path, help='omnibiota-*.pt or omnibinder-*.pt, as downloaded from the model hub')
     s.add_argument('--out', required=True, type=Path, help='folder to write: a model folder, or a dG model folder for a binder')
@@ -129,10 +153,129 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--norm', default='upstream', choices=['upstream', 'layernorm'],
                    help='upstream (default): their exact norm; layernorm: folded into a standard LayerNorm (within ~1e-4)')
     s.set_defaults(fn=_import_upstream)
-    s = sub.add_parser('reproduce', help='the main job on the bundled data (resumable)')
-    s.add_argument('--runs', type=Path, default=None)
-    s.add_argument('--only', default=None, metavar='STAGE', help='rerun this stage (and its figures) even if it is done')
-    s.set_defaults(fn=_reproduce)
+
+# %% ../nbs/90_cli.ipynb #f6862bf7
+def _predict_dg(a):
+    from omnibiote_nb.predict import predict_dg, predict_dg_file
+    if a.pairs:
+        if not a.out: raise OmniError('--pairs needs --out FILE.tsv')
+        t = predict_dg_file(a.pairs, a.out, a.ckpt)
+        print(f'wrote {a.out}: {t["error"].eq("").sum()} predicted, {len(t)} rows')
+    elif a.protein and a.na: print(f'{predict_dg(a.protein, a.na, a.na2, a.ckpt, a.na_type):.3f} kcal/mol')
+    else: raise OmniError('give --protein and --na, or --pairs FILE.tsv --out FILE.tsv')
+
+def _add_predict_dg(sub):
+    s = sub.add_parser('predict-dg', help='binding free energy (kcal/mol) of protein / nucleic-acid pairs')
+    s.add_argument('--ckpt', required=True, type=Path, help='a fine-tuned dG model folder')
+    s.add_argument('--protein')
+    s.add_argument('--na')
+    s.add_argument('--na2', default=None)
+    s.add_argument('--na-type', default='DNA')
+    s.add_argument('--pairs', type=Path, help='TSV with columns protein, na, optional na2, na_type')
+    s.add_argument('--out', type=Path)
+    s.set_defaults(fn=_predict_dg)
+
+# %% ../nbs/90_cli.ipynb #6ac56ac4
+def _contacts_train(a):
+    from omnibiote_nb.contacts import train_contacts
+    print(f'contact model written to {train_contacts(a.ckpt, a.out, preset=a.preset, device=a.device)}')
+
+def _contacts_predict(a):
+    from omnibiote_nb.contacts import predict_contacts
+    from omnibiote_nb.core import write_csv
+    t = predict_contacts(a.protein, a.na, a.na_type, a.ckpt, a.na2)
+    if a.out:
+        write_csv(a.out, t)
+        print(f'wrote {a.out}: {len(t)} residues')
+    else: print(t.to_csv(index=False), end='')
+
+def _add_contacts(sub):
+    c = sub.add_parser('contacts', help='protein residues in contact with a nucleic acid (4, 6, 8 A)').add_subparsers(dest='sub', required=True)
+    s = c.add_parser('train', help='fine-tune a checkpoint on every bundled complex')
+    s.add_argument('--ckpt', required=True, type=Path, help='a model folder or pretraining-run folder')
+    s.add_argument('--out', required=True, type=Path)
+    s.add_argument('--preset', default='cpu', choices=['cpu', 'paper', 'test'])
+    s.add_argument('--device', default='cpu')
+    s.set_defaults(fn=_contacts_train)
+    s = c.add_parser('predict', help="per-residue contact probabilities of a protein bound to a strand")
+    s.add_argument('--ckpt', required=True, type=Path, help='a contact model folder (contacts train)')
+    s.add_argument('--protein', required=True)
+    s.add_argument('--na', required=True)
+    s.add_argument('--na2', default=None)
+    s.add_argument('--na-type', default='DNA', choices=['DNA', 'RNA'])
+    s.add_argument('--out', type=Path, default=None, help='CSV to write (default: print)')
+    s.set_defaults(fn=_contacts_predict)
+
+# %% ../nbs/90_cli.ipynb #d15fae4c
+def _finetune(a):
+    from omnibiote_nb.benchmarks import run_named_task, finetune_user_csv, load_tasks
+    if a.list:
+        print('\n'.join(sorted(load_tasks())))
+        return
+    if bool(a.task) == bool(a.csv): raise OmniError('give exactly one of --task NAME (see --list) or --csv FILE')
+    if a.method != 'baseline' and not a.ckpt: raise OmniError('--ckpt DIR is needed (except with --method baseline)')
+    if a.task: r = run_named_task(a.task, a.ckpt, a.out, a.preset, a.seed, a.method, a.random_init, a.device)
+    else: r = finetune_user_csv(a.csv, a.ckpt, a.out, a.kind, a.metric, a.tag, a.preset, a.seed, a.method, a.random_init, a.device)
+    for row in r['rows']: print(f"{row['task']} {row['model']} {row['split']}: {row['metric']} {row['value']:.4f}")
+    print(f'results: {a.out}/results.csv')
+
+def _add_finetune(sub):
+    s = sub.add_parser('finetune', help='fine-tune (or probe) a checkpoint on a registered task or a CSV of sequence,label')
+    s.add_argument('--task', default=None, help='a registered task, e.g. gue/tf/0 (GUE, TAPE-style, ProteinGLUE-style); --list shows them')
+    s.add_argument('--csv', type=Path, default=None, help='your own CSV: sequence,label[,split][,group]')
+    s.add_argument('--ckpt', type=Path, default=None, help='a model folder or pretraining-run folder')
+    s.add_argument('--out', type=Path, default=Path('finetune_out'), help='folder for the results (resumable)')
+    s.add_argument('--kind', default='classify', choices=['classify', 'regress'], help='for --csv: the kind of label')
+    s.add_argument('--metric', default=None, help='for --csv: the metric (default: mcc for classify, spearman for regress)')
+    s.add_argument('--tag', default='DNA', choices=['DNA', 'RNA', 'protein'], help='for --csv: the molecule type')
+    s.add_argument('--method', default='finetune', choices=['finetune', 'probe', 'baseline'])
+    s.add_argument('--preset', default='cpu', choices=['cpu', 'paper', 'test'])
+    s.add_argument('--random-init', action='store_true', help='the control: the same architecture, freshly initialised')
+    s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--device', default='cpu')
+    s.add_argument('--list', action='store_true', help='list the registered tasks')
+    s.set_defaults(fn=_finetune)
+
+# %% ../nbs/90_cli.ipynb #247e067f
+def _joint_train(a):
+    from omnibiote_nb.joint_probe import train_projector
+    out = train_projector(a.gene_ckpt, a.protein_ckpt, a.pairs, a.out, a.preset, a.shared, a.seed, a.device)
+    print(f'projector written to {out}')
+
+def _joint_project(a):
+    from omnibiote_nb.joint_probe import project
+    project(a.input, a.projector, a.out, device=a.device)
+
+def _add_joint(sub):
+    j = sub.add_parser('joint', help='the CLIP-style joint space of genes and proteins').add_subparsers(dest='sub', required=True)
+    s = j.add_parser('train', help='train a rank-16 projector on gene/protein pairs')
+    s.add_argument('--gene-ckpt', required=True, type=Path, help='model (or run) folder that embeds the genes')
+    s.add_argument('--protein-ckpt', type=Path, default=None, help='model folder that embeds the proteins (default: --gene-ckpt)')
+    s.add_argument('--pairs', type=Path, default=None,
+                   help='JSON lines like the bundled file, or CSV/TSV with gene, protein (default: the bundled pairs)')
+    s.add_argument('--out', required=True, type=Path, help='folder: projector.safetensors + projector.json')
+    s.add_argument('--preset', default='cpu', choices=['cpu', 'paper', 'test'])
+    g = s.add_mutually_exclusive_group()
+    g.add_argument('--shared', dest='shared', action='store_true', default=None,
+                   help='one projection for both sides (the paper; the default with one checkpoint)')
+    g.add_argument('--two-projections', dest='shared', action='store_false')
+    s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--device', default='cpu')
+    s.set_defaults(fn=_joint_train)
+    s = j.add_parser('project', help='unit vectors in the joint space of a FASTA/CSV file (npz: ids, tags, z)')
+    s.add_argument('input', type=Path)
+    s.add_argument('--projector', required=True, type=Path, help='a folder written by joint train')
+    s.add_argument('--out', required=True, type=Path, help='FILE.npz')
+    s.add_argument('--device', default='cpu')
+    s.set_defaults(fn=_joint_project)
+
+# %% ../nbs/90_cli.ipynb #aa3d26b6
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser('omnibiote', description='OmniBioTE multi-omic biosequence transformers')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    for add in (_add_data, _add_tokenizers, _add_pretrain, _add_embed, _add_predict_dg, _add_contacts, _add_finetune,
+                _add_joint, _add_import_upstream, _add_reproduce):
+        add(sub)
     return p
 
 # %% ../nbs/90_cli.ipynb #38b8945a
@@ -142,7 +285,7 @@ def main(argv=None):
     except OmniError as e: print(f'omnibiote: error: {e}', file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt: print('omnibiote: interrupted', file=sys.stderr); sys.exit(130)
 
-# %% ../nbs/90_cli.ipynb #599bd803
+# %% ../nbs/90_cli.ipynb #2f6b54fd
 def _stage_shards(runs):
     from omnibiote_nb.shards import corpus_shards
     for kind in ('char', 'bpe'): corpus_shards(kind, runs)
@@ -151,7 +294,8 @@ def _stage_tokenizers(runs):
     "Retrain the BPE models from the bundled corpus and check they are the ones shipped in the package."
     from omnibiote_nb.tokenizers import train, BPE_DIR
     from omnibiote_nb.core import file_hash
-    out = runs/'tokenizers'; train(out)
+    out = runs/'tokenizers'
+    train(out)
     same = all(file_hash(out/f) == file_hash(BPE_DIR/f) for f in ('nuc.model', 'prot.model'))
     log.info('retrained BPE models are identical to the shipped ones' if same else
              f'retrained BPE models in {out} differ from the shipped ones in {BPE_DIR} (other sentencepiece version?); shards use the shipped ones')
@@ -162,8 +306,10 @@ def _stage_corpus_figure(runs):
     for p in plot_corpus_stats(df): log.info(f'wrote {p}')
 
 def _stage_verify(runs):
-    if (problems := verify()): raise OmniError('bundled data does not match its manifests: ' + '; '.join(problems[:3]))
+    problems = verify()
+    if problems: raise OmniError('bundled data does not match its manifests: ' + '; '.join(problems[:3]))
 
+# %% ../nbs/90_cli.ipynb #17c7dd33
 def _stage_pretrain(runs):
     from omnibiote_nb.pretrain import pretrain, LADDER
     from omnibiote_nb.shards import corpus_shards
@@ -181,6 +327,7 @@ def _stage_pretrain_figure(runs):
     for r in lt.itertuples(): log.info(f'{r.run:>20} held-out {r.modality:>4}: {r.val_loss:.4f} nats (unigram {r.unigram:.4f})')
     write_text('pretrain_conclusions.md', ladder_conclusions(lt))
 
+# %% ../nbs/90_cli.ipynb #ce35836b
 def _stage_binding(runs):
     from omnibiote_nb.binding import run_binding, plot_binding, paper_table, ladder_checkpoints, conclusions
     from omnibiote_nb.core import figures_dir, write_csv
@@ -211,6 +358,7 @@ def _stage_binding_thresholds(runs):
     write_csv(figures_dir()/'pronab_thresholds_folds.csv', rows)
     for p in plot_thresholds(rows): log.info(f'wrote {p}')
 
+# %% ../nbs/90_cli.ipynb #f59eb685
 def _stage_jaspar(runs):
     import pandas as pd
     from omnibiote_nb.jaspar import run_jaspar, binding_models, profiles, conclusions, fold_table, contrasts
@@ -227,13 +375,21 @@ def _stage_data_figures(runs):
     from omnibiote_nb.jaspar import data_figures
     for p in data_figures(): log.info(f'wrote {p}')
 
+# %% ../nbs/90_cli.ipynb #099dc544
+def _stage_of(module):
+    "The stage that runs `omnibiote_nb.<module>.stage(runs)`: the evaluation notebooks each have one."
+    def run(runs):
+        import importlib
+        for p in importlib.import_module(f'omnibiote_nb.{module}').stage(runs): log.info(f'wrote {p}')
+    return run
+
 STAGES = [('verify', _stage_verify), ('tokenizers', _stage_tokenizers), ('shards', _stage_shards),
           ('corpus_figure', _stage_corpus_figure), ('pretrain', _stage_pretrain), ('pretrain_figure', _stage_pretrain_figure),
           ('data_figures', _stage_data_figures), ('binding', _stage_binding), ('binding_ablation', _stage_binding_ablation),
           ('binding_thresholds', _stage_binding_thresholds),
-          ('jaspar', _stage_jaspar)]
+          ('jaspar', _stage_jaspar)] + [(m, _stage_of(m)) for m in ('contacts', 'attention_probe', 'joint_probe', 'gue', 'tape', 'proteinglue')]
 
-# %% ../nbs/90_cli.ipynb #02276211
+# %% ../nbs/90_cli.ipynb #32a4c4ad
 def reproduce(runs=None, stages=None, only=None):
     "Run every stage (or those named) into `runs`, skipping stages already done; `only` reruns one stage even if done."
     from omnibiote_nb.core import reproducing
@@ -266,3 +422,9 @@ def stage_table(done) -> str:
     return '\n'.join([f'{"stage":<16} {"wall time":>11}  finished'] + rows + [f'{"total":<16} {total:>9.1f} s'])
 
 def _reproduce(a): reproduce(a.runs, only=a.only)
+
+def _add_reproduce(sub):
+    s = sub.add_parser('reproduce', help='the main job on the bundled data (resumable)')
+    s.add_argument('--runs', type=Path, default=None)
+    s.add_argument('--only', default=None, metavar='STAGE', help='rerun this stage (and its figures) even if it is done')
+    s.set_defaults(fn=_reproduce)

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 NBS = REPO / 'nbs'
 CELL_SECONDS = 90
 SKIP_FLAGS = {'notest', 'slow'}
-_TMP = re.compile(re.escape(tempfile.gettempdir()) + r'/[^\s\'"\\)\],:]+?(?=/|\b|$)')
+_TMP = re.compile(re.escape(tempfile.gettempdir()) + r'/[^/\s\'"\\)\],:]+')   # a temporary folder, whole
 _ADDR = re.compile(r' at 0x[0-9a-f]{6,}')
 
 
