@@ -29,6 +29,8 @@ test: setup
 	@test -z "$$(git status --porcelain -- omnibiote_nb nbs)" || { git status --porcelain -- omnibiote_nb nbs; echo "package out of sync with notebooks: run nbdev_export and commit"; exit 1; }
 	@echo "== nbdev_test (tiny profile, IN_TEST set)"
 	$(BIN)/nbdev_test --n_workers 2 --timing
+	@echo "== notebook outputs: executing each notebook again gives its committed outputs"
+	$(BIN)/python tools/nb_outputs.py check
 	@echo "== pytest"
 	$(BIN)/python -m pytest -q tests/
 
