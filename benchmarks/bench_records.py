@@ -12,7 +12,7 @@ import numpy as np, torch
 import omnibiote_nb.model as M
 from omnibiote_nb.model import OmniBioTE, preset, Records
 from omnibiote_nb.tokenizers import BPETokenizer, corpus
-from omnibiote_nb.pretrain import pack, build_window, mask_window, collate
+from omnibiote_nb.stream import pack, build_window, mask_window, collate
 
 CASES = [('cpu-4', 256), ('cpu-4', 384), ('cpu-6', 512), ('cpu-8', 512)]
 B, N_BATCH, WARMUP, REPEATS = 8, 3, 1, 5

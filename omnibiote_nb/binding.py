@@ -332,7 +332,7 @@ def paper_table(results, out=None) -> pd.DataFrame:
 # %% ../nbs/11_binding.ipynb #bcbc09c4
 def ladder_checkpoints(runs=None) -> tuple[dict, list]:
     "The CPU ladder's checkpoints by size label ({'cpu-3': {'multi': run, ...}, 'cpu-2 BPE': ...}) and the labels given a random-init control."
-    from omnibiote_nb.pretrain import ladder_runs
+    from omnibiote_nb.ladder import ladder_runs
     char, bpe = ladder_runs(runs, 'char'), ladder_runs(runs, 'bpe')
     ckpts = dict(char) | {f'{size} BPE': c for size, c in bpe.items()}
     largest = [list(char)[-1]] if char else []

@@ -311,14 +311,15 @@ def _stage_verify(runs):
 
 # %% ../nbs/90_cli.ipynb #17c7dd33
 def _stage_pretrain(runs):
-    from omnibiote_nb.pretrain import pretrain, LADDER
+    from omnibiote_nb.pretrain import pretrain
+    from omnibiote_nb.ladder import LADDER
     from omnibiote_nb.shards import corpus_shards
     for name, (size, setting, tok) in LADDER.items():   # per residue first: the models the evaluations use
         run = runs/'pretrain'/name
         if not (run/'summary.json').exists(): pretrain(size, corpus_shards(tok, runs), run, resume=True, modality=setting)
 
 def _stage_pretrain_figure(runs):
-    from omnibiote_nb.pretrain import (ladder_table, plot_ladder, plot_run, figure_runs, LARGEST, FIGURES, protein_breakdown,
+    from omnibiote_nb.ladder import (ladder_table, plot_ladder, plot_run, figure_runs, LARGEST, FIGURES, protein_breakdown,
                                        plot_protein_breakdown, ladder_conclusions, margin_curves, plot_margins)
     lt = ladder_table(runs)
     paths = plot_run(runs/'pretrain'/LARGEST) + plot_protein_breakdown(protein_breakdown(lt)) + plot_margins(margin_curves(runs))

@@ -94,7 +94,7 @@ def published() -> pd.DataFrame:
 # %% ../nbs/16_gue.ipynb #0756c380
 def gue_models(runs=None) -> tuple[dict, list]:
     "({ladder run name: run folder} of the GUE backbones that exist, [names given a random-init control])."
-    from omnibiote_nb.pretrain import LADDER
+    from omnibiote_nb.ladder import LADDER
     runs = Path(runs or runs_dir())
     names = [n for n, (_, setting, _) in LADDER.items() if setting in ('multi', 'nuc')]
     found = {n: runs/'pretrain'/n for n in names if (runs/'pretrain'/n/'model'/'config.json').exists()}

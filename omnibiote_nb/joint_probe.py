@@ -364,7 +364,7 @@ def prepare(preset='cpu', out_dir=None, workers=2, path=None) -> tuple[pd.DataFr
 
 def ladder_sources(runs=None) -> list[dict]:
     "The model representations of the CPU ladder: name, gene and protein checkpoints, init, shared projection or not."
-    from omnibiote_nb.pretrain import ladder_runs
+    from omnibiote_nb.ladder import ladder_runs
     char, bpe = ladder_runs(runs, 'char'), ladder_runs(runs, 'bpe')
     out = []
     for size, c in char.items():

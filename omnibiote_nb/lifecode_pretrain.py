@@ -12,7 +12,9 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import OmniError, runs_dir, read_json, log
 from .model import OmniBioTE, OmniBioTEConfig, preset as model_preset, flops_per_token
 from .tokenizers import CharTokenizer, load_tokenizer
-from .pretrain import MLM, TRAIN_PRESETS, LADDER, PAD, mup_groups, one_cycle, pretrain
+from .stream import PAD
+from .pretrain import MLM, TRAIN_PRESETS, mup_groups, one_cycle, pretrain
+from .ladder import LADDER
 from .hybrid_encoder import HybridConfig, HybridEncoder, save_hybrid, load_hybrid, hybrid_flops_per_token
 from .codon_tokenizer import CodonTokenizer, CODON_VOCAB_SIZE, TRIPLETS, FWD0, REV0, ORPH0, lifecode_shards
 from .lifecode_data import translate

@@ -11,7 +11,8 @@ import torch
 from .core import OmniError, runs_dir, read_json, save_figure, write_text, log
 from .model import OmniBioTE
 from .tokenizers import CharTokenizer
-from .pretrain import Stream, Shards, collate, unigram_logp
+from .stream import Stream, Shards, collate
+from .ladder import unigram_logp
 from .hybrid_encoder import load_hybrid
 from .codon_tokenizer import CodonTokenizer, TOKEN_REGIONS, FWD0, ORPH0, lifecode_shards
 from .lifecode_pretrain import RUNS, REFERENCE, train_runs

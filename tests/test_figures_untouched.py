@@ -29,7 +29,7 @@ def binding_results() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 def ladder_frame() -> pd.DataFrame:
-    "A tiny ladder table as pretrain.ladder_table gives it: two sizes of each model, both modalities where it has them."
+    "A tiny ladder table as ladder.ladder_table gives it: two sizes of each model, both modalities where it has them."
     rows = [dict(run=f'{p}-{m}', model=model, preset=p, modality=mod, tokens=2_000_000, tokenizer='char', flops=f,
                  val_loss=2.9 - 0.01 * i, se=0.01, unigram=2.95, unigram_seen=2.96, within=2.9, leak=0.01)
             for i, (p, f) in enumerate((('cpu-2', 1e12), ('cpu-3', 3e12)))
@@ -39,7 +39,7 @@ def ladder_frame() -> pd.DataFrame:
 
 def draw_everything(tmp: Path) -> list[Path]:
     "Call every figure function the notebooks export, each with its default output folder; the paths they wrote."
-    from omnibiote_nb import binding, jaspar, pretrain, data, tokenizers
+    from omnibiote_nb import binding, jaspar, ladder, data, tokenizers
     fig, ax = plt.subplots(); ax.plot([0, 1], [1, 0])
     paths = save_figure(fig, pd.DataFrame(dict(x=[0, 1], y=[1, 0])), 'probe')
     paths += list(jaspar.figure_3c(jaspar_results(tmp/'jaspar_ddG.csv')).values())
@@ -47,7 +47,7 @@ def draw_everything(tmp: Path) -> list[Path]:
     paths += binding.plot_binding(res)
     binding.paper_table(res); paths.append(figures_dir()/'table_pronab.csv')
     lt = ladder_frame()
-    paths += pretrain.plot_ladder(lt) + pretrain.plot_protein_breakdown(lt[lt.modality == 'prot'])
+    paths += ladder.plot_ladder(lt) + ladder.plot_protein_breakdown(lt[lt.modality == 'prot'])
     paths += data.plot_corpus_stats(pd.DataFrame(dict(tag=['DNA', 'protein'], records=[10, 20], residues=[1000, 5000])))
     pieces = pd.DataFrame(dict(modality=['nuc', 'nuc', 'prot', 'prot'], piece_length=[1, 2, 1, 2], vocab_pieces=[4, 10, 20, 30],
                                heldout_tokens=[5, 7, 9, 3], heldout_residues=[5, 14, 9, 6]))

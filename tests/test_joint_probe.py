@@ -102,7 +102,7 @@ def test_projector_round_trip(tmp_path):
 def test_stage_on_tiny_ladder(tmp_path, monkeypatch):
     "The whole stage with tiny models in place of the ladder: figures, per-split CSV and conclusions; a rerun reads the splits back."
     monkeypatch.setenv('OMNIBIOTE_RUNS', str(tmp_path))
-    from omnibiote_nb.pretrain import LADDER
+    from omnibiote_nb.ladder import LADDER
     for name in LADDER: _tiny(tmp_path/'pretrain'/name/'model', len(name))
     paths = J.stage(tmp_path, preset='test')
     names = {p.name for p in paths}

@@ -135,7 +135,7 @@ def test_distill_zero_is_off(shards, tmp_path):
 
 from omnibiote_nb.lifecode_results import region_of_ids, masked_losses, char_regions, margins, conclusions, results_table
 from omnibiote_nb.codon_tokenizer import load_regions
-from omnibiote_nb.pretrain import Shards
+from omnibiote_nb.stream import Shards
 
 def test_region_of_ids_is_the_regions_file(shards):
     idx = json.loads((shards/'index.json').read_text())

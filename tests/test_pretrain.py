@@ -3,7 +3,9 @@ from omnibiote_nb.tokenizers import CharTokenizer, save_tokenizer
 import json, os, signal, subprocess, sys, time, tracemalloc
 from pathlib import Path
 import numpy as np, pytest, torch
+from omnibiote_nb.stream import *
 from omnibiote_nb.pretrain import *
+from omnibiote_nb.ladder import *
 from omnibiote_nb.core import OmniError
 from omnibiote_nb.model import OmniBioTE, OmniBioTEConfig
 

@@ -27,7 +27,8 @@ def test_numbers_it_states_about_the_data():
     import pandas as pd
     from omnibiote_nb.cli import JASPAR_CPU_PROFILES
     from omnibiote_nb.jaspar import profiles
-    from omnibiote_nb.pretrain import TRAIN_PRESETS, LADDER
+    from omnibiote_nb.pretrain import TRAIN_PRESETS
+    from omnibiote_nb.ladder import LADDER
     residues = pd.read_csv(REPO/'figures'/'table_s1_corpus.csv').residues.sum()
     assert 'a corpus of 23M residues' in README and round(residues / 1e6) == 23
     assert f'a seeded sample of {JASPAR_CPU_PROFILES} of the {len(profiles())} profiles' in README
