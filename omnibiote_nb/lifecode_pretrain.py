@@ -20,9 +20,9 @@ from .codon_tokenizer import CodonTokenizer, CODON_VOCAB_SIZE, TRIPLETS, FWD0, R
 from .lifecode_data import translate
 
 # %% auto #0
-__all__ = ['LOSS_FIELDS', 'STRAND', 'SHAPE', 'PRESETS', 'REFERENCE', 'TEACHER', 'RUNS', 'hybrid_config', 'LifeCodeEncoder',
-           'residue_ids', 'coding_runs', 'teacher_batch', 'load_teacher', 'LifeCodeMLM', 'ladder_flops',
-           'matched_steps', 'train_lifecode', 'train_runs']
+__all__ = ['LOSS_FIELDS', 'STRAND', 'SHAPE', 'PRESETS', 'REFERENCE', 'TEACHER', 'LIFECODE_TRAIN_PRESETS', 'RUNS', 'hybrid_config',
+           'LifeCodeEncoder', 'residue_ids', 'coding_runs', 'teacher_batch', 'load_teacher', 'LifeCodeMLM',
+           'ladder_flops', 'matched_steps', 'train_lifecode', 'train_runs']
 
 # %% ../nbs/33_lifecode_pretrain.ipynb #97e0e15b
 LOSS_FIELDS = ('distill', 'teacher')
@@ -165,13 +165,13 @@ def matched_steps(model, window, batch, attn_window, flops=None) -> int:
     return round((flops or ladder_flops()) / (hybrid_flops_per_token(cfg, window) * window * batch))
 
 _CPU = dict(model='cpu-3', window=1024, batch=8)
-TRAIN_PRESETS.update({
+LIFECODE_TRAIN_PRESETS = {
     'lifecode-tiny':  dict(model='tiny', tokenizer='codon', window=64, batch=8, tokens=64 * 8 * 12, lr=0.05, warmup=64 * 8, every=4),
     'lifecode-cpu':   _CPU | dict(tokenizer='codon', tokens=1024 * 8 * matched_steps(**_CPU, attn_window=256), lr=0.01,
                               warmup=400_000, every=50),
     'lifecode-paper': dict(model='small', tokenizer='codon', window=4096, batch=256, tokens=250_000_000_000, lr=0.05,
                            warmup=1_000_000_000, every=1000),
-})
+}
 
 # %% ../nbs/33_lifecode_pretrain.ipynb #378776d3
 def train_lifecode(preset, out, distill=0.0, data=None, teacher=None, resume=False, runs=None, **kw) -> Path:
@@ -186,7 +186,7 @@ def train_lifecode(preset, out, distill=0.0, data=None, teacher=None, resume=Fal
         t = Path(teacher or runs/'pretrain'/TEACHER/'model')
         if not (t/'config.json').exists(): raise OmniError(f'{t}: no teacher model here; train {TEACHER} first (omnibiote pretrain) or give --teacher')
         extra |= dict(distill=float(distill), teacher=str(t.resolve()))
-    return pretrain(p['train'], data, out, resume, module=LifeCodeMLM, config_extra=extra, **kw)
+    return pretrain(p['train'], data, out, resume, module=LifeCodeMLM, config_extra=extra, presets=LIFECODE_TRAIN_PRESETS, **kw)
 
 # %% ../nbs/33_lifecode_pretrain.ipynb #f5ee32fe
 RUNS = {'lifecode-cpu-3': 0.0, 'lifecode-cpu-3-distill': PRESETS['cpu']['distill']}   # run name -> distill weight

@@ -221,12 +221,12 @@ def _strategy(strategy):
     if strategy in ('auto', 'ddp'): return strategy
     raise OmniError(f"strategy {strategy!r}: use 'auto', 'ddp' or 'fsdp'")
 
-def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout) -> dict:
-    if preset not in TRAIN_PRESETS: raise OmniError(f'unknown training preset {preset!r}; choose one of {", ".join(TRAIN_PRESETS)}')
+def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout, presets=TRAIN_PRESETS) -> dict:
+    if preset not in presets: raise OmniError(f'unknown training preset {preset!r}; choose one of {", ".join(presets)}')
     for k, v in dict(tokens=tokens, batch=batch, window=window, lr=lr, n_val=n_val).items():
         if v is not None and not v > 0: raise OmniError(f'{k} must be positive, not {v!r}')
     if warmup is not None and warmup < 0: raise OmniError(f'warmup must be 0 or more tokens, not {warmup!r}')
-    p = TRAIN_PRESETS[preset]
+    p = presets[preset]
     idx = read_index(data)
     if p['tokenizer'] and idx['tokenizer'] != p['tokenizer']:
         raise OmniError(f"{Path(data)/'index.json'}: {idx['tokenizer']} tokens, preset {preset!r} trains on {p['tokenizer']} tokens")
@@ -242,8 +242,8 @@ def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n
 def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', modality='multi', tokens=None, *,
              batch=None, window=None, lr=None, warmup=None, seed=0, every=None, n_val=64, accum=1, num_nodes=1,
              accelerator='auto', precision=None, workers=0, dropout=None, progress=True, callbacks=(), module=MLM,
-             config_extra=None) -> Path:
-    "Pretrain a model of training preset `preset` on the shards in `data`; run folder `out`; returns the exported model folder (`module`: `MLM` or a subclass; `config_extra`: fields added to its config)."
+             config_extra=None, presets=TRAIN_PRESETS) -> Path:
+    "Pretrain a model of training preset `preset` on the shards in `data`; run folder `out`; returns the exported model folder (`module`: `MLM` or a subclass; `config_extra`: fields added to its config; `presets`: the table `preset` is read from)."
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
     out = Path(out); ckpt = out/'checkpoints'/'resume.ckpt'
@@ -251,14 +251,14 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
     if accum < 1 or (every is not None and every < 1): raise OmniError(f'accum and every must be 1 or more (got {accum}, {every})')
     if accelerator in ('gpu', 'cuda') and not torch.cuda.is_available():
         raise OmniError(f'accelerator {accelerator!r}: torch sees no CUDA GPU here (torch {torch.__version__}); use cpu or auto')
-    s = _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout)
+    s = _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout, presets)
     if config_extra: s['config'] |= config_extra   # only when given: the settings of existing runs stay as they are
     if (out/'run.json').exists() and resume:
         old = json.loads((out/'run.json').read_text())
         if (diff := sorted(k for k in s.keys() | old.keys() if s.get(k) != old.get(k))):
             raise OmniError(f"{out/'run.json'}: cannot resume with other settings ({', '.join(diff)} differ)")
     elif ckpt.exists(): raise OmniError(f'{ckpt}: this run folder holds a checkpoint; resume it (resume=True, --resume) or use another folder')
-    every = min(every or TRAIN_PRESETS[preset]['every'], s['steps'])
+    every = min(every or presets[preset]['every'], s['steps'])
     dm = PretrainData(data, s['window'], s['batch'], modality, seed, n_val, accum=accum, workers=workers)
     torch.manual_seed(seed)
     lm = module(s['config'], s['lr'], 1e-2, s['steps'], s['batch'] * s['window'], s['warmup'], s['window'], seed,

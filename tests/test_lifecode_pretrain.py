@@ -6,7 +6,7 @@ from omnibiote_nb.core import OmniError, bundled
 from omnibiote_nb.data import genbank_files
 from omnibiote_nb.model import OmniBioTE, preset, flops_per_token
 from omnibiote_nb.tokenizers import CharTokenizer, load_tokenizer
-from omnibiote_nb.pretrain import TRAIN_PRESETS, read_metrics
+from omnibiote_nb.pretrain import read_metrics
 from omnibiote_nb.lifecode_data import read_coding, cds_protein, codon_usage, reverse_codons
 from omnibiote_nb.codon_tokenizer import CodonTokenizer, prepare_lifecode, FWD0, REV0, ORPH0
 from omnibiote_nb.hybrid_encoder import load_hybrid, hybrid_flops_per_token
@@ -51,7 +51,7 @@ def test_teacher_pieces_and_packed_records():
     assert idx.shape[1] <= 3 and (idx.reshape(-1)[tp] == res[t.reshape(-1)[sp]]).all() and (doc.reshape(-1)[tp] == 0).all()
 
 def test_cpu_preset_matches_the_ladder_flops():
-    p = TRAIN_PRESETS['lifecode-cpu']
+    p = LIFECODE_TRAIN_PRESETS['lifecode-cpu']
     cfg = hybrid_config(dict(vars(preset('cpu-3', 329, max_len=1024))) | SHAPE | dict(attn_window=PRESETS['cpu']['attn_window']))
     ours = hybrid_flops_per_token(cfg, p['window']) * p['tokens']
     assert ladder_flops() == flops_per_token(preset('cpu-3', 49, max_len=256), 256) * 977 * 32 * 256
