@@ -12,7 +12,7 @@ import numpy as np
 from .core import OmniError, atomic_write, write_json, read_json, log
 from .data import NUC, PROTEIN, VAL, TEST, seq_hash, split_of, genbank_files, protein_files
 from .tokenizers import Tokenizer, CHAR_VOCAB, TAG_NAMES, TAG_PIECES, SPECIALS, EOS, PAD, _is_protein_tag
-from .lifecode_data import NONCODING, RT, FWD, REV, REGIONS, revcomp, unified_records, default_codons
+from .lifecode_data import NONCODING, RT, FWD, REV, REGIONS, revcomp, unified_records, default_codons, as_nucleotides
 
 # %% auto #0
 __all__ = ['TRIPLETS', 'N_CHAR', 'FWD0', 'REV0', 'ORPH0', 'CODON_VOCAB_SIZE', 'TOKEN_REGIONS', 'CodonTokenizer',
@@ -81,9 +81,13 @@ def _body(code, r, rt) -> np.ndarray:
     codon_fwd = start[at] & (rt | (r[at] == 1))
     return np.where(codon_fwd, fwd, np.where(start[at], rev, single)).astype(np.uint16)
 
-def _encode_batch(self: CodonTokenizer, seqs, tags, regions) -> list[np.ndarray]:
-    "`[tag] + tokens + [eos]` (uint16) of each sequence, its tag and its region track."
-    seqs, tags, regions = list(seqs), list(tags), list(regions)
+def _encode_batch(self: CodonTokenizer, seqs, tags, regions=None) -> list[np.ndarray]:
+    "`[tag] + tokens + [eos]` (uint16) of each sequence, its tag and its region track (None: each read by `as_nucleotides`)."
+    seqs, tags = list(seqs), list(tags)
+    if regions is None:
+        pairs = [as_nucleotides(s, t) for s, t in zip(seqs, tags)]
+        seqs, regions = [p[0] for p in pairs], [p[1] for p in pairs]
+    regions = list(regions)
     if not len(seqs) == len(tags) == len(regions): raise OmniError(f'encode_batch: {len(seqs)} sequences, {len(tags)} tags, {len(regions)} region tracks')
     _is_protein_tag(tags)
     out = []
@@ -92,9 +96,9 @@ def _encode_batch(self: CodonTokenizer, seqs, tags, regions) -> list[np.ndarray]
         out.append(np.concatenate([[self.tag_of[t]], body, [EOS]]).astype(np.uint16))
     return out
 
-def _encode(self: CodonTokenizer, seq: str, tag: str, region) -> np.ndarray:
-    "`[tag] + tokens + [eos]` of one sequence and its region track."
-    return self.encode_batch([seq], [tag], [region])[0]
+def _encode(self: CodonTokenizer, seq: str, tag: str, region=None) -> np.ndarray:
+    "`[tag] + tokens + [eos]` of one sequence and its region track (None: read by `as_nucleotides`)."
+    return self.encode_batch([seq], [tag], None if region is None else [region])[0]
 
 CodonTokenizer.encode_batch, CodonTokenizer.encode = _encode_batch, _encode
 

@@ -16,7 +16,7 @@ from .data import NUC, AA, PROTEIN, _chunks, _gb_record, genbank_files, protein_
 __all__ = ['NONCODING', 'RT', 'FWD', 'REV', 'REGIONS', 'CDS', 'CodingRecord', 'CODES', 'CODONS', 'AMBIGUOUS', 'Unsupported',
            'parse_location', 'cds_features', 'read_coding', 'region_track', 'revcomp', 'spliced', 'translate',
            'cds_protein', 'translation_check', 'codon_usage', 'reverse_codons', 'default_codons', 'reverse_translate',
-           'protein_record', 'unified_records']
+           'as_nucleotides', 'protein_record', 'unified_records']
 
 # %% ../nbs/30_lifecode_data.ipynb #7e82ff60
 NONCODING, RT = 0, 7
@@ -225,6 +225,15 @@ def reverse_translate(protein: str, codons: dict[str, str]|None = None) -> str:
     codons = codons or default_codons()
     try: return ''.join([codons[a] for a in protein])
     except KeyError as e: raise OmniError(f'reverse_translate: {e.args[0]!r} is not an amino acid of {AA}') from None
+
+# %% ../nbs/30_lifecode_data.ipynb #168d80e4
+def as_nucleotides(seq: str, tag: str, codons: dict[str, str]|None = None) -> tuple[str, np.ndarray]:
+    "(nucleotides, region track) of a sequence given without a track: a protein reverse-translated, DNA or RNA as non-coding."
+    if tag == PROTEIN:
+        nuc = reverse_translate(seq, codons)
+        return nuc, np.full(len(nuc), RT, np.uint8)
+    nuc = seq.replace('U', 'T')
+    return nuc, np.full(len(nuc), NONCODING, np.uint8)
 
 # %% ../nbs/30_lifecode_data.ipynb #0030f85d
 def protein_record(rid: str, protein: str, codons: dict[str, str]|None = None) -> CodingRecord:

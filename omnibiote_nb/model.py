@@ -359,10 +359,13 @@ def _read_config(p) -> OmniBioTEConfig:
     except OmniError as e: raise OmniError(f'{p}: {e}') from None
 
 def _load(cls, path, device='cpu'):
-    "Rebuild a model from a folder written by `save`."
+    "Rebuild a model from a folder written by `save` (a Life-Code mode folder gives its hybrid encoder)."
     path = Path(path)
     for f in ('config.json', 'model.safetensors'):
         if not (path / f).is_file(): raise OmniError(f'{path / f}: missing; not a checkpoint folder')
+    if read_json(path / 'config.json').get('family') == 'hybrid':   # a Life-Code mode model (32_hybrid_encoder)
+        from omnibiote_nb.hybrid_encoder import load_hybrid
+        return load_hybrid(path, device)
     model = cls(_read_config(path / 'config.json'))
     try: tensors = st_load(path / 'model.safetensors', device=str(device))
     except Exception as e: raise OmniError(f'{path / "model.safetensors"}: unreadable ({e})') from None

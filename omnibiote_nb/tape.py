@@ -17,13 +17,14 @@ from . import benchmarks as bm
 from .benchmarks import Task, register, splits, encode, token_states, settings, cap, describe, result_rows, OURS
 
 # %% auto #0
-__all__ = ['STRUCTURES', 'TEST_FOLDS', 'SS3', 'SS8', 'STABILITY_SPLIT', 'CPU_CAPS', 'PAPER_EPOCHS', 'FLUORESCENCE', 'STABILITY',
-           'SS3_TASK', 'SS8_TASK', 'TAPE_TASKS', 'MISSING', 'CONTACT_A', 'MIN_SEP', 'LONG_SEP', 'CONTACT_PRESETS',
-           'CONTACT_TASK', 'PUBLISHED', 'MODELS', 'FINETUNE', 'load_structures', 'structure_split', 'load_pairs',
-           'fold_problems', 'load_fluorescence', 'stability_families', 'load_stability', 'ss_labels', 'load_ss3',
-           'load_ss8', 'contact_map', 'separation', 'precision_at', 'contact_metrics', 'token_maps', 'residue_map',
-           'ResBlock', 'ContactHead', 'onehot_inputs', 'contact_inputs', 'fit_contacts', 'contact_probe', 'published',
-           'run_tape', 'primary', 'figures', 'task_lines', 'conclusions', 'stage']
+__all__ = ['STRUCTURES', 'TEST_FOLDS', 'SS3', 'SS8', 'STABILITY_TEST', 'STABILITY_SPLIT', 'CPU_CAPS', 'PAPER_EPOCHS',
+           'FLUORESCENCE', 'STABILITY', 'SS3_TASK', 'SS8_TASK', 'TAPE_TASKS', 'MISSING', 'CONTACT_A', 'MIN_SEP',
+           'LONG_SEP', 'CONTACT_PRESETS', 'CONTACT_TASK', 'PUBLISHED', 'MODELS', 'FINETUNE', 'load_structures',
+           'structure_split', 'load_pairs', 'fold_problems', 'load_fluorescence', 'stability_families',
+           'load_stability', 'ss_labels', 'load_ss3', 'load_ss8', 'contact_map', 'separation', 'precision_at',
+           'contact_metrics', 'token_maps', 'residue_map', 'ResBlock', 'ContactHead', 'onehot_inputs', 'contact_inputs',
+           'fit_contacts', 'contact_probe', 'published', 'run_tape', 'primary', 'figures', 'task_lines', 'conclusions',
+           'stage']
 
 # %% ../nbs/17_tape.ipynb #aa3e3fa9
 STRUCTURES = 'protein_structure_tasks'
@@ -99,21 +100,25 @@ def stability_families(seqs) -> np.ndarray:
     roots = [find(i) for i in range(len(seqs))]
     return pd.factorize(pd.Series(roots))[0]
 
-STABILITY_SPLIT = dict(seed=0, train=11, dev=2, test=4)   # families of the 17
+STABILITY_TEST = 'test (5 held-out families)'
+STABILITY_SPLIT = dict(seed=0, train=10, dev=2, test=5)   # families of the 17
 
 @functools.lru_cache(maxsize=1)
 def load_stability(seed=STABILITY_SPLIT['seed']) -> dict:
-    "TAPE's stability test set, split by parent family (seeded): 11 families train, 2 valid, 4 test. A substitute split."
+    "TAPE's stability test set split by parent family (seeded: 10 train, 2 valid, 5 test); label: the score minus its family's mean. A substitute."
     t = _tsv('stability/tape_stability_test_decoded.tsv.gz')
     fam = stability_families(t.sequence.tolist())
     order = np.random.default_rng(seed).permutation(fam.max() + 1)
+    n_train, n_dev = STABILITY_SPLIT['train'], STABILITY_SPLIT['dev']
     where = np.empty(len(order), object)
-    where[order[:STABILITY_SPLIT['train']]] = 'train'
-    where[order[STABILITY_SPLIT['train']:STABILITY_SPLIT['train'] + STABILITY_SPLIT['dev']]] = 'dev'
-    where[order[STABILITY_SPLIT['train'] + STABILITY_SPLIT['dev']:]] = 'test'
-    df = pd.DataFrame(dict(seq=t.sequence, label=_floats(t.stability_score_trunc2), group=fam))
+    where[order[:n_train]] = 'train'
+    where[order[n_train:n_train + n_dev]] = 'dev'
+    where[order[n_train + n_dev:]] = 'test'
+    score = pd.Series(_floats(t.stability_score_trunc2))
+    label = score - score.groupby(fam).transform('mean')   # the effect of a design's mutations within its own family
+    df = pd.DataFrame(dict(seq=t.sequence, label=label, score=score, group=fam))
     part = lambda s: df[where[fam] == s].reset_index(drop=True)
-    return dict(train=part('train'), dev=part('dev'), test={'test (4 held-out families)': part('test')})
+    return dict(train=part('train'), dev=part('dev'), test={STABILITY_TEST: part('test')})
 
 def ss_labels(states, alphabet, mask=None) -> np.ndarray:
     "Class index of each residue's state (NaN where `mask` is '0' or the state is not in `alphabet`)."
@@ -143,9 +148,9 @@ def load_ss8() -> dict:
     train = pd.DataFrame(dict(seq=c.seq, label=[ss_labels(s, SS8) for s in c.dssp8], group=c.pid)).reset_index(drop=True)
     return dict(train=train, dev=None, test={'CB513': _ss_test('CB513', 'dssp8', SS8), 'TS115': _ss_test('TS115', 'dssp8', SS8)})
 
-# %% ../nbs/17_tape.ipynb #285f5735
+# %% ../nbs/17_tape.ipynb #54120096
 CPU_CAPS = {'fluorescence (substitute)': dict(probe_train_cap=300, probe_dev_cap=100, test_cap=200, train_cap=300, dev_cap=100),
-            'stability (substitute split)': dict(probe_train_cap=1000, probe_dev_cap=200, test_cap=400, train_cap=1000, dev_cap=200, steps=60),
+            'stability (substitute split)': dict(probe_train_cap=2000, probe_dev_cap=400, test_cap=1000, train_cap=1000, dev_cap=200, steps=60),
             'secondary structure 3-state': dict(probe_train_cap=100, probe_dev_cap=40, test_cap=60, residue_cap=4000),
             'secondary structure 8-state': dict(probe_train_cap=100, probe_dev_cap=40, test_cap=60, residue_cap=4000)}
 PAPER_EPOCHS = dict(epochs=64, batch=32, lr_emb=1e-4)   # Methods 4.3.5: 64 epochs of batch 32; embeddings 1e-4
@@ -156,7 +161,7 @@ def _task(name, kind, metric, n_out, load, note):
 FLUORESCENCE = _task('fluorescence (substitute)', 'regress', 'spearman', 1, load_fluorescence,
                      'avGFP (Sarkisyan et al., METL copy), TAPE-like split; not TAPE\'s files')
 STABILITY = _task('stability (substitute split)', 'regress', 'spearman', 1, load_stability,
-                  "TAPE's stability test set only, split by its 17 parent families (seed 0)")
+                  "TAPE's stability test set only, split by its 17 parent families (seed 0); label centred within each family")
 SS3_TASK = _task('secondary structure 3-state', 'residue-classify', 'residue_accuracy', 3, load_ss3, 'FLIP SS3 train; CB513, TS115, NEW364 tests')
 SS8_TASK = _task('secondary structure 8-state', 'residue-classify', 'residue_accuracy', 8, load_ss8,
                  'train: DSSP (mdtraj) on the bundled PDB chains without a test homolog; CB513, TS115 8-state tests')
@@ -186,7 +191,8 @@ def precision_at(prob, contacts, min_sep=LONG_SEP, frac=5) -> float:
     return float(contacts[ok][top].mean())
 
 def contact_metrics(probs, maps) -> dict:
-    "Per-protein mean precision at L/5 (long range, >= 24; and >= 12), pooled accuracy at 0.5 over pairs >= 12 apart, the all-negative accuracy."
+    "Per-protein mean precision at L/5 (long range, >= 24; and >= 12), what a random ranking expects of the latter (the contact density),"
+    "pooled accuracy at 0.5 over pairs >= 12 apart, the all-negative accuracy."
     p24 = [precision_at(p, c, LONG_SEP) for p, c in zip(probs, maps)]
     p12 = [precision_at(p, c, MIN_SEP) for p, c in zip(probs, maps)]
     hits = total = pos = 0
@@ -195,7 +201,9 @@ def contact_metrics(probs, maps) -> dict:
         hits += int(((p[ok] >= 0.5) == (c[ok] == 1)).sum())
         total += int(ok.sum())
         pos += int((c[ok] == 1).sum())
+    density = [np.mean(c[np.triu(separation(len(c)) >= MIN_SEP) & np.isfinite(c)] == 1) for c in maps]
     return {'P@L/5 long range': float(np.nanmean(p24)), 'P@L/5 (>= 12)': float(np.nanmean(p12)),
+            'random P@L/5 (>= 12)': float(np.nanmean(density)),
             'accuracy (>= 12)': hits / max(total, 1), 'all-negative accuracy (>= 12)': 1 - pos / max(total, 1)}
 
 # %% ../nbs/17_tape.ipynb #de89c038
@@ -434,6 +442,8 @@ def conclusions(rows, benchmark='TAPE', tasks=None, missing=MISSING, note=None) 
                       'protein_structure_tasks): one split, one seed, no error bars; differences of a few hundredths are within noise.')]
     for task in dict.fromkeys(p.task):
         lines += task_lines(p, task)
+        chance = rows[(rows.task == task) & (rows.metric == 'random ' + p[p.task == task].metric.iloc[0])]
+        if len(chance): lines.append(f'  a random ranking expects {chance.value.iloc[0]:.3f} (the contact density of the test chains)')
         for r in pub[pub.task == task].itertuples(): lines.append(f'  published, {r.model}: {r.value:.2f} ({r.source})')
     agg = bm.aggregate(p)
     if len(agg):

@@ -59,6 +59,18 @@ def test_save_load(tmp_path):
     idx = torch.randint(4, 329, (2, 128))
     with torch.no_grad(): assert torch.equal(m(idx), back(idx))
 
+def test_omnibiote_load_reads_a_hybrid_folder(tmp_path):
+    "Every evaluation loads its backbone with OmniBioTE.load; a Life-Code mode folder must come back as the hybrid, not fail."
+    from omnibiote_nb.model import OmniBioTE
+    from omnibiote_nb.codon_tokenizer import CodonTokenizer
+    m = net().eval()
+    m.tokenizer = CodonTokenizer()
+    save_hybrid(m, tmp_path/'h')
+    back = OmniBioTE.load(tmp_path/'h').eval()
+    assert isinstance(back, HybridEncoder) and isinstance(back.tokenizer, CodonTokenizer)
+    idx = torch.tensor([back.tokenizer.encode('MKVLA', 'protein').astype(np.int64)])
+    with torch.no_grad(): assert torch.equal(m(idx), back(idx))
+
 def test_flops_grow_slowly():
     cfg = HybridConfig(**CFG)
     assert hybrid_flops_per_token(cfg, 1 << 16) / hybrid_flops_per_token(cfg, 1 << 10) < 1.5
