@@ -300,6 +300,9 @@ def describe(backbone) -> dict:
     run = model_dir.parent if model_dir.name == 'model' else model_dir
     ladder = (run/'run.json').exists()
     size = json.loads((run/'run.json').read_text()).get('preset', '') if ladder else f"{cfg['n_layer']}x{cfg['n_embd']}"
+    if cfg.get('family') == 'hybrid':   # Life-Code mode (33): two runs share a preset, so the run folder names it
+        return dict(model=f'Life-Code mode ({run.name})', family='Life-Code', size=f"{cfg['n_layer']}x{cfg['n_embd']}", tokenizer='codon',
+                    flops=info['flops'])
     tok = 'per-residue' if cfg['vocab_size'] == 49 else 'BPE'
     family = FAMILIES.get(info['modality'], 'OmniBioTE')
     label = f'{family} {size} {tok}' if ladder else f'{family} {size} {tok} ({run.name})'   # a folder without run.json: named by the folder

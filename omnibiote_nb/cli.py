@@ -377,11 +377,11 @@ def _stage_data_figures(runs):
     for p in data_figures(): log.info(f'wrote {p}')
 
 # %% ../nbs/90_cli.ipynb #099dc544
-def _stage_of(module):
-    "The stage that runs `omnibiote_nb.<module>.stage(runs)`: the evaluation notebooks each have one."
+def _stage_of(module, fn='stage'):
+    "The stage that runs `omnibiote_nb.<module>.<fn>(runs)`: the evaluation notebooks each have one."
     def run(runs):
         import importlib
-        for p in importlib.import_module(f'omnibiote_nb.{module}').stage(runs): log.info(f'wrote {p}')
+        for p in getattr(importlib.import_module(f'omnibiote_nb.{module}'), fn)(runs): log.info(f'wrote {p}')
     return run
 
 STAGES = [('verify', _stage_verify), ('tokenizers', _stage_tokenizers), ('shards', _stage_shards),
@@ -389,6 +389,8 @@ STAGES = [('verify', _stage_verify), ('tokenizers', _stage_tokenizers), ('shards
           ('data_figures', _stage_data_figures), ('binding', _stage_binding), ('binding_ablation', _stage_binding_ablation),
           ('binding_thresholds', _stage_binding_thresholds),
           ('jaspar', _stage_jaspar)] + [(m, _stage_of(m)) for m in ('contacts', 'attention_probe', 'joint_probe', 'gue', 'tape', 'proteinglue')]
+STAGES += [('lifecode_context', _stage_of('hybrid_encoder', 'context_stage')), ('lifecode', _stage_of('lifecode_results')),
+           ('lifecode_evals', _stage_of('lifecode_evals'))]
 
 # %% ../nbs/90_cli.ipynb #32a4c4ad
 def reproduce(runs=None, stages=None, only=None):

@@ -287,10 +287,10 @@ def tokenizer_pad_id(backbone) -> int:
     return tok.pad_id if tok is not None else 1
 
 def random_like(backbone, seed=0) -> OmniBioTE:
-    "The same architecture (config, and tokenizer when it carries one), freshly initialised from `seed`."
+    "The same architecture (class, config, and tokenizer when it carries one), freshly initialised from `seed`."
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        fresh = OmniBioTE(backbone.config)
+        fresh = type(backbone)(backbone.config)   # a Life-Code hybrid stays a hybrid
     if getattr(backbone, 'tokenizer', None) is not None: fresh.tokenizer = backbone.tokenizer
     return fresh
 

@@ -311,7 +311,11 @@ def context_conclusions(df) -> str:
     return '\n'.join(lines)
 
 def context_stage(runs) -> list[Path]:
-    "The reproduce stage of the context curves: points cached under `runs`/lifecode/context, then the figure and conclusions."
-    from omnibiote_nb.core import write_text
-    df = context_curves(cache=Path(runs)/'lifecode'/'context')
+    "The reproduce stage of the context curves: `make bench`'s points (benchmarks/results.json), else measured here (cached under runs)."
+    import pandas as pd
+    from omnibiote_nb.core import REPO, read_json, write_text, log
+    bench = REPO/'benchmarks'/'results.json'
+    points = read_json(bench).get('hybrid_context', {}).get('points') if bench.exists() else None
+    if points: log.info(f'context curves: the points of {bench} (make bench)')
+    df = pd.DataFrame(points) if points else context_curves(cache=Path(runs)/'lifecode'/'context')
     return context_figure(df) + [write_text('lifecode_context_conclusions.md', context_conclusions(df))]

@@ -226,7 +226,7 @@ def reverse_translate(protein: str, codons: dict[str, str]|None = None) -> str:
     try: return ''.join([codons[a] for a in protein])
     except KeyError as e: raise OmniError(f'reverse_translate: {e.args[0]!r} is not an amino acid of {AA}') from None
 
-# %% ../nbs/30_lifecode_data.ipynb #168d80e4
+# %% ../nbs/30_lifecode_data.ipynb #fea650cf
 def as_nucleotides(seq: str, tag: str, codons: dict[str, str]|None = None) -> tuple[str, np.ndarray]:
     "(nucleotides, region track) of a sequence given without a track: a protein reverse-translated, DNA or RNA as non-coding."
     if tag == PROTEIN:

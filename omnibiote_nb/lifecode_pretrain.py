@@ -149,7 +149,7 @@ PRESETS = {  # name -> 05 training preset, attention window; `distill` weight of
     'cpu':   dict(train='lifecode-cpu', attn_window=256, distill=1.0),
     'test':  dict(train='lifecode-tiny', attn_window=32, distill=1.0),
 }
-REFERENCE = 'cpu-3-multi-char'   # the ladder run the cpu preset matches: OmniBioTE per residue, cpu-3
+REFERENCE = 'cpu-2-multi-char'   # the ladder run the cpu preset matches: OmniBioTE per residue, cpu-2
 TEACHER = 'cpu-3-prot-char'      # the teacher: ProtBioTE, cpu-3
 
 def ladder_flops(name=REFERENCE) -> float:
@@ -164,7 +164,7 @@ def matched_steps(model, window, batch, attn_window, flops=None) -> int:
     cfg = hybrid_config(dict(vars(model_preset(model, CODON_VOCAB_SIZE, max_len=window))) | SHAPE | dict(attn_window=attn_window))
     return round((flops or ladder_flops()) / (hybrid_flops_per_token(cfg, window) * window * batch))
 
-_CPU = dict(model='cpu-3', window=1024, batch=8)
+_CPU = dict(model='cpu-2', window=1024, batch=8)
 LIFECODE_TRAIN_PRESETS = {
     'lifecode-tiny':  dict(model='tiny', tokenizer='codon', window=64, batch=8, tokens=64 * 8 * 12, lr=0.05, warmup=64 * 8, every=4),
     'lifecode-cpu':   _CPU | dict(tokenizer='codon', tokens=1024 * 8 * matched_steps(**_CPU, attn_window=256), lr=0.01,
@@ -189,7 +189,7 @@ def train_lifecode(preset, out, distill=0.0, data=None, teacher=None, resume=Fal
     return pretrain(p['train'], data, out, resume, module=LifeCodeMLM, config_extra=extra, presets=LIFECODE_TRAIN_PRESETS, **kw)
 
 # %% ../nbs/33_lifecode_pretrain.ipynb #f5ee32fe
-RUNS = {'lifecode-cpu-3': 0.0, 'lifecode-cpu-3-distill': PRESETS['cpu']['distill']}   # run name -> distill weight
+RUNS = {'lifecode-cpu-2': 0.0, 'lifecode-cpu-2-distill': PRESETS['cpu']['distill']}   # run name -> distill weight
 
 def train_runs(runs=None, preset='cpu', progress=True) -> dict[str, Path]:
     "Train (or resume, or skip when finished) the runs of `RUNS` under `runs`/pretrain; their folders."

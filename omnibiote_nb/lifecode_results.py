@@ -18,8 +18,9 @@ from .codon_tokenizer import CodonTokenizer, TOKEN_REGIONS, FWD0, ORPH0, lifecod
 from .lifecode_pretrain import RUNS, REFERENCE, train_runs
 
 # %% auto #0
-__all__ = ['REGIONS', 'UNIT', 'LABELS', 'ORDER', 'COLORS', 'region_of_ids', 'masked_losses', 'char_regions', 'margins',
-           'lifecode_rows', 'omnibiote_rows', 'results_table', 'plot_margins', 'conclusions', 'pd_isna', 'stage']
+__all__ = ['REGIONS', 'UNIT', 'LABELS', 'ORDER', 'COLORS', 'MIN_MASKED', 'region_of_ids', 'masked_losses', 'char_regions',
+           'margins', 'lifecode_rows', 'omnibiote_rows', 'results_table', 'plot_margins', 'conclusions', 'pd_isna',
+           'stage']
 
 # %% ../nbs/34_lifecode_results.ipynb #e6954eec
 REGIONS = {1: 'non-coding', 2: 'coding', 3: 'coding single nucleotide', 4: 'protein'}   # TOKEN_REGIONS index -> row label
@@ -117,7 +118,7 @@ def lifecode_rows(run, n_val=None, progress=False) -> tuple[list[dict], dict]:
         t = masked_losses(net, s['data'], m, s['window'], n_val, progress=progress)
         reg = region_of_ids(m)
         names = np.array([REGIONS.get(int(i), 'special') for i in reg[t['target']]])
-        ids = {REGIONS[r]: np.flatnonzero(reg == r) for r in (2, 3, 4) if (reg == r).any()}
+        ids = {REGIONS[r]: np.flatnonzero(reg == r) for r in (1, 2, 3, 4) if (reg == r).any()}
         for row in margins(t, unigram_logp(s['data'], m), names, {'coding': 3}, ids):
             rows.append(dict(run=Path(run).name, modality=m, flops=summ['flops'], tokens=summ['tokens']) | row)
         per_token[m] = t | dict(region=names)
@@ -139,9 +140,9 @@ def omnibiote_rows(run, codon_dir, n_val=None, progress=False) -> list[dict]:
     return rows
 
 # %% ../nbs/34_lifecode_results.ipynb #b7bf33e4
-LABELS = {'lifecode-cpu-3': 'Life-Code mode (our reading of the abstract)',
-          'lifecode-cpu-3-distill': 'Life-Code mode (our reading of the abstract) + distillation',
-          REFERENCE: 'OmniBioTE per residue (ladder cpu-3)'}
+LABELS = {'lifecode-cpu-2': 'Life-Code mode (our reading of the abstract)',
+          'lifecode-cpu-2-distill': 'Life-Code mode (our reading of the abstract) + distillation',
+          REFERENCE: 'OmniBioTE per residue (ladder cpu-2)'}
 
 def _paired(a, b) -> tuple[float, float]:
     "Mean and SE of `a - b` over the same tokens."
@@ -177,7 +178,7 @@ def results_table(runs=None, names=tuple(RUNS), reference=REFERENCE, n_val=None,
 
 # %% ../nbs/34_lifecode_results.ipynb #101ef21e
 ORDER = ['non-coding', 'coding', 'protein']
-COLORS = {'lifecode-cpu-3': 'C4', 'lifecode-cpu-3-distill': 'C1', REFERENCE: 'C0'}
+COLORS = {'lifecode-cpu-2': 'C4', 'lifecode-cpu-2-distill': 'C1', REFERENCE: 'C0'}
 
 def plot_margins(df, name='lifecode_margins') -> list[Path]:
     "Held-out margin below the unigram per nucleotide / residue, by region, for each run (bars: paired SE; hollow: region unigram)."
@@ -191,7 +192,7 @@ def plot_margins(df, name='lifecode_margins') -> list[Path]:
         x = np.arange(len(ORDER)) + (i - (len(runs) - 1) / 2) * w
         ax.bar(x, d.margin_per_unit, w, yerr=d.se_per_unit, capsize=3, color=COLORS.get(run, 'grey'), label=LABELS.get(run, run))
         if 'margin_region_per_unit' in d: ax.plot(x, d.margin_region_per_unit, 'o', mfc='none', mec='k', ms=6)
-    ax.plot([], [], 'o', mfc='none', mec='k', label='same, against the region unigram (codon ids only)')
+    ax.plot([], [], 'o', mfc='none', mec='k', label='Life-Code, against the region unigram')
     ax.axhline(0, c='grey', lw=0.8)
     ax.set_xticks(np.arange(len(ORDER)), ['non-coding\n(per nucleotide)', 'coding\n(per nucleotide; a codon is 3)',
                                           'protein, reverse-translated\n(per residue)'])
@@ -202,7 +203,14 @@ def plot_margins(df, name='lifecode_margins') -> list[Path]:
     return save_figure(fig, df, name)
 
 # %% ../nbs/34_lifecode_results.ipynb #437434bc
-def _gap(a, b) -> tuple[float, float]: return a.margin_per_unit - b.margin_per_unit, math.hypot(a.se_per_unit, b.se_per_unit)
+MIN_MASKED = 30   # regions with fewer held-out masked tokens are listed, not compared
+
+def _own(a) -> float:
+    "Per-unit margin of a Life-Code row against its region unigram (the plain margin where it has none)."
+    region = getattr(a, 'margin_region_per_unit', math.nan)
+    return a.margin_per_unit if pd_isna(region) else region
+
+def _gap(a, b) -> tuple[float, float]: return _own(a) - b.margin_per_unit, math.hypot(a.se_per_unit, b.se_per_unit)
 
 def _word(x, se) -> str: return 'above' if x >= 2 * se else 'below' if x <= -2 * se else 'level with'
 
@@ -214,20 +222,20 @@ def conclusions(df) -> str:
         lines.append(f'- {r.model}, held-out {r.region} ({r.masked} masked tokens): loss {r.loss:.4f} against the unigram\'s {r.unigram:.4f} nats '
                      f'per token, margin {r.margin:+.4f} +- {r.se:.4f} ({r.margin_per_unit:+.4f} per {r.unit}){reg}.')
     if 'gain_vs_plain' in df:
-        for r in df.dropna(subset=['gain_vs_plain']).itertuples():
+        for r in df[df.masked >= MIN_MASKED].dropna(subset=['gain_vs_plain']).itertuples():
             lines.append(f'- distillation, {r.region}: loss lower by {r.gain_vs_plain:+.4f} +- {r.gain_se:.4f} nats per token on the same masked '
                          f'tokens ({"a gain" if r.gain_vs_plain >= 2 * r.gain_se else "a loss" if r.gain_vs_plain <= -2 * r.gain_se else "no difference"} at 2 SE).')
     ref = df[df.run == REFERENCE].set_index('region')
     for run in [x for x in dict.fromkeys(df.run) if x != REFERENCE]:
         d = df[df.run == run].set_index('region')
         for reg in ORDER:
-            if reg not in d.index or reg not in ref.index: continue
+            if reg not in d.index or reg not in ref.index or min(d.loc[reg].masked, ref.loc[reg].masked) < MIN_MASKED: continue
             g, se = _gap(d.loc[reg], ref.loc[reg])
-            lines.append(f'- {LABELS.get(run, run)} is {_word(g, se)} OmniBioTE on {reg} per {UNIT[reg]}: margins {d.loc[reg].margin_per_unit:+.4f} '
-                         f'and {ref.loc[reg].margin_per_unit:+.4f}, difference {g:+.4f} +- {se:.4f}.')
+            lines.append(f'- {LABELS.get(run, run)} is {_word(g, se)} OmniBioTE on {reg} per {UNIT[reg]}: margins {_own(d.loc[reg]):+.4f} '
+                         f'(against its region unigram) and {ref.loc[reg].margin_per_unit:+.4f}, difference {g:+.4f} +- {se:.4f}.')
     lines.append('- What this does not show: the margins are against each model\'s own unigram on its own tokens; a codon margin divided by 3 '
                  'is a per-nucleotide average, not a per-nucleotide prediction. The reverse-translated protein carries no codon information, '
-                 'so its margin is about residues only. One seed, CPU scale, a ProtBioTE teacher of the same size as the student: '
+                 'so its margin is about residues only. One seed, CPU scale, a ProtBioTE teacher (cpu-3) larger than the student (cpu-2): '
                  'no claim about Life-Code at its own scale.')
     return '\n'.join(lines)
 

@@ -148,7 +148,7 @@ def load_ss8() -> dict:
     train = pd.DataFrame(dict(seq=c.seq, label=[ss_labels(s, SS8) for s in c.dssp8], group=c.pid)).reset_index(drop=True)
     return dict(train=train, dev=None, test={'CB513': _ss_test('CB513', 'dssp8', SS8), 'TS115': _ss_test('TS115', 'dssp8', SS8)})
 
-# %% ../nbs/17_tape.ipynb #54120096
+# %% ../nbs/17_tape.ipynb #f778be0e
 CPU_CAPS = {'fluorescence (substitute)': dict(probe_train_cap=300, probe_dev_cap=100, test_cap=200, train_cap=300, dev_cap=100),
             'stability (substitute split)': dict(probe_train_cap=2000, probe_dev_cap=400, test_cap=1000, train_cap=1000, dev_cap=200, steps=60),
             'secondary structure 3-state': dict(probe_train_cap=100, probe_dev_cap=40, test_cap=60, residue_cap=4000),
