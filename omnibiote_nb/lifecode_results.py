@@ -181,7 +181,7 @@ ORDER = ['non-coding', 'coding', 'protein']
 COLORS = {'lifecode-cpu-2': 'C4', 'lifecode-cpu-2-distill': 'C1', REFERENCE: 'C0'}
 
 def plot_margins(df, name='lifecode_margins') -> list[Path]:
-    "Held-out margin below the unigram per nucleotide / residue, by region, for each run (bars: paired SE; hollow: region unigram)."
+    "Held-out margin per nucleotide / residue by region for each run: Life-Code against its region unigram (bars, paired SE), against all ids (hollow)."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8.5, 3.8))
@@ -190,9 +190,10 @@ def plot_margins(df, name='lifecode_margins') -> list[Path]:
     for i, run in enumerate(runs):
         d = df[df.run == run].set_index('region').reindex(ORDER)
         x = np.arange(len(ORDER)) + (i - (len(runs) - 1) / 2) * w
-        ax.bar(x, d.margin_per_unit, w, yerr=d.se_per_unit, capsize=3, color=COLORS.get(run, 'grey'), label=LABELS.get(run, run))
-        if 'margin_region_per_unit' in d: ax.plot(x, d.margin_region_per_unit, 'o', mfc='none', mec='k', ms=6)
-    ax.plot([], [], 'o', mfc='none', mec='k', label='Life-Code, against the region unigram')
+        fair = d.margin_region_per_unit.fillna(d.margin_per_unit) if 'margin_region_per_unit' in d else d.margin_per_unit
+        ax.bar(x, fair, w, yerr=d.se_per_unit, capsize=3, color=COLORS.get(run, 'grey'), label=LABELS.get(run, run))
+        if 'margin_region_per_unit' in d: ax.plot(x[d.margin_region_per_unit.notna().to_numpy()], d.margin_per_unit[d.margin_region_per_unit.notna()], 'o', mfc='none', mec='k', ms=6)
+    ax.plot([], [], 'o', mfc='none', mec='k', label="Life-Code against the unigram of all its ids (the region, which the context gives away, counted as learnt)")
     ax.axhline(0, c='grey', lw=0.8)
     ax.set_xticks(np.arange(len(ORDER)), ['non-coding\n(per nucleotide)', 'coding\n(per nucleotide; a codon is 3)',
                                           'protein, reverse-translated\n(per residue)'])

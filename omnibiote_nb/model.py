@@ -14,8 +14,8 @@ from .tokenizers import save_tokenizer, load_tokenizer
 
 # %% auto #0
 __all__ = ['CHOICES', 'PRESETS', 'OmniBioTEConfig', 'preset', 'rope_freqs', 'rope', 'scale_pairs', 'encode_positions',
-           'record_starts', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids', 'Records', 'attention_mask',
-           'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block', 'OmniBioTE', 'flops_per_token']
+           'record_starts', 'positions', 'doc_mask', 'needs_mask', 'padding_doc_ids', 'length_groups', 'Records',
+           'attention_mask', 'LayerNorm', 'SelfAttention', 'MLP', 'Dropout', 'Block', 'OmniBioTE', 'flops_per_token']
 
 # %% ../nbs/04_model.ipynb #05109a61
 CHOICES = {'positions': ('rope', 'cos'), 'norm': ('layernorm', 'upstream')}
@@ -111,18 +111,27 @@ def padding_doc_ids(idx, pad_id):
     "doc_ids for a plain padded batch: one record per row, -1 at `pad_id`."
     return torch.where(idx == pad_id, -1, 0)
 
+def length_groups(lens, ratio=1.25) -> list[tuple[int, int, int, int]]:
+    "Groups (i, j, shortest, longest) of the sorted lengths `lens`: records [i, j), none more than `ratio` (or 8 tokens) longer than the shortest."
+    spans, i = [], 0
+    while i < len(lens):
+        j = bisect.bisect_right(lens, max(lens[i] * ratio, lens[i] + 8), i)
+        spans.append((i, j, lens[i], lens[j - 1]))
+        i = j
+    return spans
+
 class Records:
     "The records of a batch `doc_ids` (B, T) grouped by length, for attention within records (a padding token is a record of one)."
     def __init__(self, doc_ids, ratio=1.25):
-        self.shape = B, T = doc_ids.shape
+        B, T = doc_ids.shape
+        self.shape = (B, T)
         start = record_starts(doc_ids, pad_alone=True).flatten().nonzero().squeeze(1)
-        self.length, order = torch.diff(start, append=start.new_tensor([B * T])).sort(stable=True)
-        self.start, lens = start[order], self.length.tolist()
-        self.spans, i = [], 0       # groups: records [i, j) in length order, shortest lo, padded to the longest L
-        while i < len(lens):
-            j = bisect.bisect_right(lens, max(lens[i] * ratio, lens[i] + 8), i)
-            self.spans.append((i, j, lens[i], lens[j - 1])); i = j
-        self.work, self.dense_work = sum((j - i) * L * L for i, j, _, L in self.spans), B * T * T
+        length = torch.diff(start, append=start.new_tensor([B * T]))
+        self.length, order = length.sort(stable=True)
+        self.start = start[order]
+        self.spans = length_groups(self.length.tolist(), ratio)
+        self.work = sum((j - i) * L * L for i, j, _, L in self.spans)
+        self.dense_work = B * T * T
 
     @functools.cached_property
     def groups(self):
@@ -131,9 +140,12 @@ class Records:
         for i, j, lo, L in self.spans:
             ar = torch.arange(L, device=self.start.device)
             valid = ar < self.length[i:j, None]
-            groups.append((j - i, L, None if lo == L else valid[:, None, None, :]))
-            idx.append(torch.where(valid, self.start[i:j, None] + ar, self.start[i:j, None]).flatten()); ok.append(valid.flatten())
-        self.idx, ok = torch.cat(idx), torch.cat(ok)       # group slots -> batch positions
+            mask = None if lo == L else valid[:, None, None, :]
+            groups.append((j - i, L, mask))
+            idx.append(torch.where(valid, self.start[i:j, None] + ar, self.start[i:j, None]).flatten())
+            ok.append(valid.flatten())
+        self.idx = torch.cat(idx)   # group slots -> batch positions
+        ok = torch.cat(ok)
         self.back = torch.empty(self.shape[0] * self.shape[1], dtype=torch.long, device=self.start.device)
         self.back[self.idx[ok]] = ok.nonzero().squeeze(1)   # batch positions -> group slots
         return groups
@@ -142,9 +154,13 @@ class Records:
         "Attention of q, k, v (B, T, H, d) within records, as (B, T, H, d)."
         B, T, H, d = q.shape
         groups = self.groups
-        qs, ks, vs = (x.reshape(B * T, H, d).index_select(0, self.idx).split([n * L for n, L, _ in groups]) for x in (q, k, v))
-        ys = [F.scaled_dot_product_attention(*(x.view(n, L, H, d).transpose(1, 2) for x in g), attn_mask=m, scale=scale)
-              .transpose(1, 2).reshape(n * L, H, d) for (n, L, m), *g in zip(groups, qs, ks, vs)]
+        sizes = [n * L for n, L, _ in groups]
+        qs, ks, vs = [x.reshape(B * T, H, d).index_select(0, self.idx).split(sizes) for x in (q, k, v)]
+        ys = []
+        for (n, L, mask), qg, kg, vg in zip(groups, qs, ks, vs):
+            heads = [x.view(n, L, H, d).transpose(1, 2) for x in (qg, kg, vg)]
+            y = F.scaled_dot_product_attention(*heads, attn_mask=mask, scale=scale)
+            ys.append(y.transpose(1, 2).reshape(n * L, H, d))
         return torch.cat(ys).index_select(0, self.back).view(B, T, H, d)
 
 def attention_mask(doc_ids, explicit=False, min_len=384, max_work=0.5):

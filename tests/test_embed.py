@@ -258,3 +258,20 @@ def test_unknown_suffix_is_one_line_error(capsys, fa, ckpt, tmp_path):
     code, err = cli(capsys, fa, '--ckpt', ckpt, '--out', tmp_path / 'o.h5')
     assert code == 2 and err.strip().count('\n') == 0 and "unknown format '.h5'" in err
     assert not (tmp_path / 'o.h5').exists()
+
+
+# 9. Life-Code mode checkpoints embed like any other
+
+def test_lifecode_checkpoint_embeds(tmp_path, fa):
+    "A hybrid (Life-Code mode) folder: proteins reverse-translated, DNA as nucleotides, one pooled vector per record."
+    from omnibiote_nb.hybrid_encoder import HybridEncoder, HybridConfig, save_hybrid
+    from omnibiote_nb.codon_tokenizer import CodonTokenizer
+    torch.manual_seed(0)
+    net = HybridEncoder(HybridConfig(**vars(preset('tiny', vocab_size=329, max_len=64)), attn_window=16))
+    net.tokenizer = CodonTokenizer()
+    save_hybrid(net, tmp_path/'lc')
+    run(fa, tmp_path/'lc', tmp_path/'e.npz')
+    z = np.load(tmp_path/'e.npz')
+    assert list(z['ids']) == ['p1', 'd1', 'r1'] and list(z['n_residues']) == [19, 12, 8]   # residues, not nucleotides
+    pooled = [k for k in z.files if z[k].ndim == 2 and z[k].shape[0] == 3]
+    assert pooled and all(np.isfinite(z[k]).all() and z[k].shape[1] == net.config.n_embd for k in pooled)
