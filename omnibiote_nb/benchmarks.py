@@ -23,8 +23,8 @@ __all__ = ['KINDS', 'BENCHMARKS', 'TASKS', 'METRICS', 'PRESETS', 'RESULT_COLUMNS
            'accuracy', 'f1_macro', 'spearman', 'pearson', 'input_length', 'token_mode', 'Encoded', 'encode',
            'to_residues', 'settings', 'cap', 'dev_split', 'task_loss', 'score', 'train_steps', 'describe',
            'result_rows', 'read_results', 'run_task', 'token_states', 'fit_linear', 'frozen_probe', 'kmer_matrix',
-           'window_onehot', 'kmer_baseline', 'aggregate', 'plot_aggregate', 'plot_tasks', 'load_tasks',
-           'run_named_task', 'user_task', 'finetune_user_csv']
+           'window_onehot', 'kmer_baseline', 'aggregate', 'plot_aggregate', 'plot_tasks', 'load_tasks', 'slug',
+           'find_task', 'run_named_task', 'user_task', 'finetune_user_csv']
 
 # %% ../nbs/15_benchmarks.ipynb #1139e54d
 KINDS = ('classify', 'regress', 'residue-classify', 'residue-regress')
@@ -605,11 +605,23 @@ def _run(task, ckpt, out, method, preset, seed, random_init, device):
     write_csv(out/'results.csv', read_results(out))
     return r
 
-def run_named_task(name, ckpt, out, preset='cpu', seed=0, method='finetune', random_init=False, device='cpu') -> dict:
-    "Fine-tune (or probe) checkpoint `ckpt` on the registered task `name`; results into `out` (its JSON and `results.csv`)."
+def slug(name) -> str:
+    "A task name without spaces or brackets, for the command line: 'stability (substitute split)' -> 'stability-substitute-split'."
+    out = ''.join(c if c.isalnum() or c in '/_.' else '-' for c in name.lower())
+    while '--' in out: out = out.replace('--', '-')
+    return out.strip('-')
+
+def find_task(name) -> Task:
+    "The registered task called `name` or whose `slug` is `name`."
     tasks = load_tasks()
-    if name not in tasks: raise OmniError(f'no task {name!r}; the tasks are: {", ".join(sorted(tasks))}')
-    return _run(tasks[name], ckpt, out, method, preset, seed, random_init, device)
+    by_slug = {slug(k): t for k, t in tasks.items()}
+    if name in tasks: return tasks[name]
+    if name in by_slug: return by_slug[name]
+    raise OmniError(f'no task {name!r}; the tasks are: {", ".join(sorted(by_slug))}')
+
+def run_named_task(name, ckpt, out, preset='cpu', seed=0, method='finetune', random_init=False, device='cpu') -> dict:
+    "Fine-tune (or probe) checkpoint `ckpt` on the registered task `name` (or its slug); results into `out` (its JSON and `results.csv`)."
+    return _run(find_task(name), ckpt, out, method, preset, seed, random_init, device)
 
 def user_task(csv_path, kind='classify', metric=None, tag='DNA', name=None, seed=0) -> Task:
     "A Task of a user's CSV (sequence or seq, label[, split][, group])."

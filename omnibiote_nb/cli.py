@@ -208,9 +208,9 @@ def _add_contacts(sub):
 
 # %% ../nbs/90_cli.ipynb #d15fae4c
 def _finetune(a):
-    from omnibiote_nb.benchmarks import run_named_task, finetune_user_csv, load_tasks
-    if a.list:
-        print('\n'.join(sorted(load_tasks())))
+    from omnibiote_nb.benchmarks import run_named_task, finetune_user_csv, load_tasks, slug
+    if a.list:   # what to type after --task, then the task's full name
+        for name in sorted(load_tasks(), key=slug): print(f'{slug(name):<44} {name}')
         return
     if bool(a.task) == bool(a.csv): raise OmniError('give exactly one of --task NAME (see --list) or --csv FILE')
     if a.method != 'baseline' and not a.ckpt: raise OmniError('--ckpt DIR is needed (except with --method baseline)')
@@ -221,7 +221,7 @@ def _finetune(a):
 
 def _add_finetune(sub):
     s = sub.add_parser('finetune', help='fine-tune (or probe) a checkpoint on a registered task or a CSV of sequence,label')
-    s.add_argument('--task', default=None, help='a registered task, e.g. gue/tf/0 (GUE, TAPE-style, ProteinGLUE-style); --list shows them')
+    s.add_argument('--task', default=None, help='a registered task or its slug, e.g. gue/tf/0 or stability-substitute-split; --list shows them')
     s.add_argument('--csv', type=Path, default=None, help='your own CSV: sequence,label[,split][,group]')
     s.add_argument('--ckpt', type=Path, default=None, help='a model folder or pretraining-run folder')
     s.add_argument('--out', type=Path, default=Path('finetune_out'), help='folder for the results (resumable)')
