@@ -334,6 +334,12 @@ def _result_path(out_dir, task, who, init, method, seed) -> Path:
     return Path(out_dir)/safe(task.name)/f"{safe(who['model'])}__{init}__{method}__seed{seed}.json"
 
 # %% ../nbs/15_benchmarks.ipynb #322aa732
+def _job(task, backbone, preset, seed, random_init, out_dir, method) -> tuple[dict, dict, str, Path]:
+    "(settings, who, init, result path) of one model's run of `task` by `method`: the result path says whether it is done."
+    who = describe(backbone)
+    init = 'random' if random_init else 'pretrained'
+    return settings(task, preset), who, init, _result_path(out_dir or runs_dir()/'benchmarks', task, who, init, method, seed)
+
 def _load_backbone(backbone, random_init, seed):
     m = backbone if isinstance(backbone, OmniBioTE) else OmniBioTE.load(resolve_checkpoint(backbone)[0])
     return random_like(m, seed) if random_init else m
@@ -345,9 +351,7 @@ def _steps(p, who, n_train):
 def run_task(task: Task, backbone, preset='cpu', seed=0, random_init=False, out_dir=None, device='cpu', progress=True,
              save_model=False) -> dict:
     "Fine-tune `backbone` (a model or run folder, or a loaded OmniBioTE) on `task`; {'rows', 'dev', 'step', 'seconds', 'path', ...}."
-    p, who = settings(task, preset), describe(backbone)
-    init = 'random' if random_init else 'pretrained'
-    path = _result_path(out_dir or runs_dir()/'benchmarks', task, who, init, 'finetune', seed)
+    p, who, init, path = _job(task, backbone, preset, seed, random_init, out_dir, 'finetune')
     if path.exists(): return read_json(path)
     t0 = time.time()
     net = _load_backbone(backbone, random_init, seed)
@@ -437,9 +441,7 @@ def _probe_splits(task, p, seed):
 
 def frozen_probe(task: Task, backbone, preset='cpu', seed=0, random_init=False, out_dir=None, device='cpu') -> dict:
     "Linear model on the frozen backbone's pooled (or per-residue) features; {'rows', 'dev', 'seconds', 'path'}; resumable like run_task."
-    p, who = settings(task, preset), describe(backbone)
-    init = 'random' if random_init else 'pretrained'
-    path = _result_path(out_dir or runs_dir()/'benchmarks', task, who, init, 'probe', seed)
+    p, who, init, path = _job(task, backbone, preset, seed, random_init, out_dir, 'probe')
     if path.exists(): return read_json(path)
     t0 = time.time()
     net = _load_backbone(backbone, random_init, seed)

@@ -28,7 +28,8 @@ AA_ORDER, NA_ORDER = 'ACDEFGHIKLMNPQRSTVWY', 'ATCGU'   # the 20 standard amino a
 def pronab_folds():
     "ProNAB records and the bundled 10-fold table; fails if any fold leaks a protein or a homolog."
     df, H = load_pronab(), load_homology()
-    if problems := check_folds(df, H['folds'], H['pairs']): raise OmniError(f'pronab_homology/folds.tsv: {problems[0]}')
+    problems = check_folds(df, H['folds'], H['pairs'])
+    if problems: raise OmniError(f'pronab_homology/folds.tsv: {problems[0]}')
     return df, H['folds']
 
 # %% ../nbs/11_binding.ipynb #5f2b38a0
@@ -83,7 +84,9 @@ def fold_parts(df, folds, k, p, seed=0, cap=True):
 # %% ../nbs/11_binding.ipynb #cc6625de
 def _kmer_counts(seq, alpha, k):
     "Frequencies of all k-mers of `seq` (k = 1..k, letters outside `alpha` skipped), in product order."
-    code = np.frombuffer(seq.encode(), np.uint8); lut = np.full(256, -1); lut[np.frombuffer(alpha.encode(), np.uint8)] = np.arange(len(alpha))
+    code = np.frombuffer(seq.encode(), np.uint8)
+    lut = np.full(256, -1)
+    lut[np.frombuffer(alpha.encode(), np.uint8)] = np.arange(len(alpha))
     x, A, out = lut[code], len(alpha), []
     for n in range(1, k + 1):
         w = np.lib.stride_tricks.sliding_window_view(x, n) if len(x) >= n else np.zeros((0, n), int)
@@ -106,7 +109,8 @@ def ridge_floor(X_tr, y_tr, X_te):
     return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13))).fit(X_tr, y_tr).predict(X_te)
 
 # %% ../nbs/11_binding.ipynb #2db298f0
-_AA = {c: i for i, c in enumerate(AA_ORDER)}; _NA = {c: i for i, c in enumerate(NA_ORDER)}
+_AA = {c: i for i, c in enumerate(AA_ORDER)}
+_NA = {c: i for i, c in enumerate(NA_ORDER)}
 
 def deepnap_input(protein, na, na_type='DNA', lengths=(1000, 75)):
     "Index arrays (protein residues, strand bases) cut to DeePNAP's lengths; RNA strands use the U channel."
@@ -127,7 +131,8 @@ class DeePNAP(nn.Module):
         self.na = nn.ModuleList(_branch(5, 24, k) for k in ((2, 4, 8), (4, 8, 2), (8, 2, 4)))
         self.dense = nn.Sequential(nn.Linear(216, 216), nn.ReLU(), nn.Dropout(0.25), nn.Linear(216, 216), nn.ReLU(), nn.Dropout(0.25))
         self.out = nn.Linear(216, 1)
-        self.register_buffer('y_mean', torch.zeros(1)); self.register_buffer('y_std', torch.ones(1))
+        self.register_buffer('y_mean', torch.zeros(1))
+        self.register_buffer('y_std', torch.ones(1))
 
     def collate(self, xs):
         "One-hot (B, channels, padded length) for protein and strand."
@@ -151,7 +156,8 @@ def resolve_checkpoint(path) -> tuple[Path, dict]:
     run = p if model != p else p.parent
     info = dict(flops=float('nan'), tokens=float('nan'), modality=None)
     if (run/'summary.json').exists():
-        s = json.loads((run/'summary.json').read_text()); info.update(flops=float(s.get('flops', 'nan')), tokens=float(s.get('tokens', 'nan')))
+        s = json.loads((run/'summary.json').read_text())
+        info.update(flops=float(s.get('flops', 'nan')), tokens=float(s.get('tokens', 'nan')))
     if (run/'run.json').exists(): info['modality'] = json.loads((run/'run.json').read_text()).get('modality')
     return model, info
 
@@ -180,11 +186,15 @@ def _cfg(p, **kw):
 
 def fit_fold(family, df, tr, te, p, backbones=(), seed=0, device='cpu', progress=False):
     "(predictions on rows `te`, fitted model or None) for one model family trained on rows `tr`."
-    y_tr = df.dG.to_numpy()[tr]; rows = lambda idx: list(df.iloc[idx].itertuples())
+    y_tr = df.dG.to_numpy()[tr]
+    rows = lambda idx: list(df.iloc[idx].itertuples())
     if family == 'mean': return np.full(len(te), y_tr.mean()), None
-    if family == 'ridge': X = kmer_features(df.iloc[np.r_[tr, te]]); return ridge_floor(X[:len(tr)], y_tr, X[len(tr):]), None
+    if family == 'ridge':
+        X = kmer_features(df.iloc[np.r_[tr, te]])
+        return ridge_floor(X[:len(tr)], y_tr, X[len(tr):]), None
     if family == 'deepnap':
-        model = DeePNAP(p['deepnap_len']); torch.manual_seed(seed)
+        model = DeePNAP(p['deepnap_len'])
+        torch.manual_seed(seed)
         model.apply(lambda m: m.reset_parameters() if isinstance(m, (nn.Conv1d, nn.Linear)) else None)
         enc = lambda idx: [deepnap_input(r.protein, r.na, r.na_type, p['deepnap_len']) for r in rows(idx)]
         cfg = FinetuneConfig(epochs=p['deepnap_epochs'], batch=p['deepnap_batch'], lr_head=1e-3, betas=(0.9, 0.999),
@@ -300,7 +310,9 @@ def _series(s):
 
 def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
     "Write fig3a (Pearson r) and fig3b (MAE) as PNG, PDF and CSV; return the paths."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     results = read_results(results) if isinstance(results, (str, Path)) else results
     s, paths = summarise(results), []
     flat = s[~s.model.isin([m for _, d, _ in _series(s) for m in d.model])]   # baselines and random-init controls: no pretraining
@@ -317,7 +329,8 @@ def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
         if (s.flops > 0).any(): ax.set_xscale('log')
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set(xlabel='pretraining FLOPs', ylabel=ylab, title=f'ProNAB dG, 10-fold CV ({label})')
-        ax.legend(fontsize=6, loc='center left', bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
+        ax.legend(fontsize=6, loc='center left', bbox_to_anchor=(1.01, 0.5))
+        fig.tight_layout()
         paths += save_figure(fig, s[['model', 'family', 'size', 'init', 'flops', 'folds', metric, f'{metric}_sem']], fig_id, out)
     return paths
 
@@ -390,7 +403,9 @@ def threshold_results(ckpts=None, thresholds=THRESHOLDS, preset='cpu', seed=0, d
 
 def plot_thresholds(rows, name='pronab_thresholds', label='CPU scale') -> list[Path]:
     "Pearson r and MAE (mean +- SEM over folds) of each model against the always-train threshold."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     s = rows.groupby(['model', 'threshold'], sort=False).agg(pearson=('pearson', 'mean'), pearson_sem=('pearson', 'sem'),
                                                             mae=('mae', 'mean'), mae_sem=('mae', 'sem')).reset_index()
     fig, axs = plt.subplots(1, 2, figsize=(9, 3.4))
@@ -438,7 +453,9 @@ def ablation(ckpt, out_dir, folds=(0, 1, 2), preset='cpu', seed=0, device='cpu',
 
 def plot_ablation(rows, name='pronab_ablation', label='CPU scale') -> list[Path]:
     "Pearson r and MAE of each ablation variant (mean +- SEM over its folds)."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     s = rows.groupby('variant', sort=False).agg(folds=('fold', 'nunique'), pearson=('pearson', 'mean'), pearson_sem=('pearson', 'sem'),
                                                mae=('mae', 'mean'), mae_sem=('mae', 'sem'), pred_sd=('pred_sd', 'mean')).reset_index()
     fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))

@@ -73,14 +73,16 @@ def homology_pairs(df=None, root=None, workers=2) -> pd.DataFrame:
     seqs = df.groupby('pid').protein.first()
     log.info(f'homology_pairs: {len(set(df.pid) - bundled_pids)} proteins are not the bundled ones; aligning {len(seqs)} proteins all against all')
     N = normalise(all_scores(seqs.tolist(), workers=workers, progress=not IN_TEST), seqs.str.len().to_numpy())
-    i, j = np.triu_indices(len(seqs), 1); keep = N[i, j] >= PAIR_MIN
+    i, j = np.triu_indices(len(seqs), 1)
+    keep = N[i, j] >= PAIR_MIN
     return pd.DataFrame(dict(pid_a=seqs.index.to_numpy()[i[keep]], pid_b=seqs.index.to_numpy()[j[keep]], score=N[i[keep], j[keep]]))
 
 def homolog_groups(df, pairs, threshold=THRESHOLD) -> pd.Series:
     "Group number of each protein (indexed by pid): the connected components of the pairs scoring above `threshold`."
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    pids = np.array(sorted(set(df.pid))); at = {p: i for i, p in enumerate(pids)}
+    pids = np.array(sorted(set(df.pid)))
+    at = {p: i for i, p in enumerate(pids)}
     hi = pairs[(pairs.score > threshold) & pairs.pid_a.isin(at) & pairs.pid_b.isin(at)]
     a, b = hi.pid_a.map(at).to_numpy(), hi.pid_b.map(at).to_numpy()
     _, group = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(len(pids), len(pids))), directed=False)
@@ -97,10 +99,13 @@ def contact_folds(df=None, n_folds=10, seed=0, pairs=None, threshold=THRESHOLD) 
     sizes = pd.Series(group).value_counts()[units].to_numpy()
     fold_of, load = {}, np.zeros(n_folds, int)
     for u, n in zip(units[np.argsort(-sizes, kind='stable')], sorted(sizes, reverse=True)):
-        k = int(np.argmin(load)); fold_of[u] = k; load[k] += n
+        k = int(np.argmin(load))
+        fold_of[u] = k
+        load[k] += n
     fold = np.array([fold_of[g] for g in group])
     folds = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(n_folds)]
-    if problems := check_contact_folds(df, folds, pairs, threshold): raise OmniError(f'contact_folds: {problems[0]}')
+    problems = check_contact_folds(df, folds, pairs, threshold)
+    if problems: raise OmniError(f'contact_folds: {problems[0]}')
     return folds
 
 # %% ../nbs/14_contacts.ipynb #7eb0ab47
@@ -111,12 +116,16 @@ def check_contact_folds(df, folds, pairs=None, threshold=THRESHOLD) -> list[str]
     pid = df.pid.to_numpy()
     for k, (tr, te) in enumerate(folds):
         tr, te = np.asarray(tr), np.asarray(te)
-        if (n := len(np.intersect1d(tr, te))): problems.append(f'fold {k}: {n} rows in both training and test')
-        if (n := len(set(df.protein.iloc[tr]) & set(df.protein.iloc[te]))): problems.append(f'fold {k}: {n} protein sequences in both training and test')
-        trp, tep = set(pid[tr]), set(pid[te]); tested |= tep
+        n = len(np.intersect1d(tr, te))
+        if n: problems.append(f'fold {k}: {n} rows in both training and test')
+        n = len(set(df.protein.iloc[tr]) & set(df.protein.iloc[te]))
+        if n: problems.append(f'fold {k}: {n} protein sequences in both training and test')
+        trp, tep = set(pid[tr]), set(pid[te])
+        tested |= tep
         split = ((hi.pid_a.isin(tep) & hi.pid_b.isin(trp)) | (hi.pid_b.isin(tep) & hi.pid_a.isin(trp))).sum()
         if split: problems.append(f'fold {k}: {split} protein pairs scoring above {threshold} split between training and test')
-    if (n := len(set(pid) - tested)): problems.append(f'{n} proteins are never tested')
+    n = len(set(pid) - tested)
+    if n: problems.append(f'{n} proteins are never tested')
     return problems
 
 # %% ../nbs/14_contacts.ipynb #e548683a
@@ -164,7 +173,8 @@ def _padded_targets(ys, T):
 
 def train_windows(model, xs, ys, cfg: FinetuneConfig) -> np.ndarray:
     "Fine-tune the per-token `model` on windows `xs` (token arrays) with targets `ys` ((T, k) arrays, NaN = none); the loss per step."
-    torch.manual_seed(cfg.seed); rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
     model.to(cfg.device).train()
     lengths = np.array([len(x) for x in xs])
     steps = cfg.epochs * math.ceil(len(xs) / cfg.batch)
@@ -174,15 +184,20 @@ def train_windows(model, xs, ys, cfg: FinetuneConfig) -> np.ndarray:
     with tqdm(total=steps, disable=not cfg.progress, desc='contacts', mininterval=2, leave=False) as bar:
         for _ in range(cfg.epochs):
             for b in length_batches(lengths, cfg.batch, rng):
-                n = max(1, int(sum(np.isfinite(ys[i]).sum() for i in b))); total = 0.0
+                n = max(1, int(sum(np.isfinite(ys[i]).sum() for i in b)))
+                total = 0.0
                 for mb in micro_batches(b, lengths, cfg.max_tokens):
                     idx, doc = pad([xs[i] for i in mb], model.pad_id)
                     y = _padded_targets([ys[i] for i in mb], idx.shape[1]).to(cfg.device)
                     out, ok = model([(idx.to(cfg.device), doc.to(cfg.device))]), ~torch.isnan(y)
                     s = F.binary_cross_entropy_with_logits(out[ok], y[ok], reduction='sum')
-                    (s / n).backward(); total += float(s.detach())
-                opt.step(); opt.zero_grad(set_to_none=True); sched.step()
-                losses.append(total / n); bar.update()
+                    (s / n).backward()
+                    total += float(s.detach())
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                sched.step()
+                losses.append(total / n)
+                bar.update()
     return np.array(losses)
 
 @torch.no_grad()
@@ -206,7 +221,8 @@ def per_residue(ws, outs, rows) -> list[np.ndarray]:
 def best_cutoff(y, p) -> float:
     "The probability cut-off (call a contact when p >= it) with the best F1 on labels `y`."
     y, p = np.asarray(y, bool), np.asarray(p, float)
-    order = np.argsort(-p, kind='stable'); ps, tp = p[order], np.cumsum(y[order])
+    order = np.argsort(-p, kind='stable')
+    ps, tp = p[order], np.cumsum(y[order])
     last = np.r_[ps[1:] != ps[:-1], True]          # a cut-off can only fall between distinct values
     f1 = 2 * tp / (np.arange(1, len(y) + 1) + y.sum())
     i = np.flatnonzero(last)[np.argmax(f1[last])]
@@ -225,7 +241,8 @@ AA_LETTERS = 'ACDEFGHIKLMNPQRSTVWY'
 
 def onehot_windows(protein, na_types=(), w=WINDOW) -> np.ndarray:
     "(residues, (2w+1)*21 + 2) one-hot of each residue's sequence window (21st letter: beyond the ends or not standard), plus DNA/RNA flags."
-    code = np.array([AA_LETTERS.find(c) for c in protein]); code[code < 0] = 20
+    code = np.array([AA_LETTERS.find(c) for c in protein])
+    code[code < 0] = 20
     padded = np.r_[np.full(w, 20), code, np.full(w, 20)]
     win = np.lib.stride_tricks.sliding_window_view(padded, 2 * w + 1)
     X = np.zeros((len(protein), (2 * w + 1) * 21 + 2), np.float32)
@@ -396,7 +413,9 @@ def figure_table(results, labels=None) -> pd.DataFrame:
 
 def plot_contacts(results, name='fig3d_contacts', label='CPU scale', labels=None) -> list[Path]:
     "Figure 3d: F1 per threshold against pretraining FLOPs, controls and the baseline as lines, the random-guess bound dashed; PNG, PDF and CSV."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     s, table = summarise(results), figure_table(results, labels)
     bound = table[(table.model == 'random guess (ours)')].set_index('threshold').f1
     thresholds = sorted(s.threshold.unique())
@@ -489,7 +508,9 @@ def example_prediction(run_dir, results, complex_id=EXAMPLE, threshold=8.0) -> d
 
 def plot_example(pred, df=None, complex_id=EXAMPLE, name='fig2d_contact_example', label='CPU scale') -> list[Path]:
     "Figure 2d: predicted contact probability on the structure (Cα coloured, nucleic acid grey) and along the sequence against the true distance."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     df = contact_data() if df is None else df
     r = df.set_index('complex_id').loc[complex_id]
     ca, na = example_structure(complex_id)
@@ -501,7 +522,8 @@ def plot_example(pred, df=None, complex_id=EXAMPLE, name='fig2d_contact_example'
     ax.plot(*ca.T, color='0.5', lw=0.5)
     sc = ax.scatter(*ca.T, c=pred['prob'], cmap='Reds', vmin=0, vmax=1, s=18, edgecolors='k', linewidths=0.2)
     fig.colorbar(sc, ax=ax, shrink=0.6, label=f"P(contact within {pred['threshold']:g} Å)")
-    ax.set_axis_off(); ax.set_title(f'{complex_id}: {pred["model"]}, test fold {pred["fold"]} ({label})', fontsize=8)
+    ax.set_axis_off()
+    ax.set_title(f'{complex_id}: {pred["model"]}, test fold {pred["fold"]} ({label})', fontsize=8)
     ax2 = fig.add_subplot(1, 2, 2)
     x = np.arange(1, len(ca) + 1)
     ax2.plot(x, pred['prob'], color='C3', label='predicted probability')
@@ -512,7 +534,8 @@ def plot_example(pred, df=None, complex_id=EXAMPLE, name='fig2d_contact_example'
     ax3.axhline(pred['threshold'], color='C0', ls='--', lw=1, label=f"{pred['threshold']:g} Å")
     ax3.set_ylabel('distance to nearest nucleotide (Å)')
     ax3.set_ylim(min(40.0, float(r.min_distance.max())), 0)
-    h1, l1 = ax2.get_legend_handles_labels(); h2, l2 = ax3.get_legend_handles_labels()
+    h1, l1 = ax2.get_legend_handles_labels()
+    h2, l2 = ax3.get_legend_handles_labels()
     ax2.legend(h1 + h2, l1 + l2, fontsize=6, loc='lower right')
     ax2.set_title('along the sequence (distance axis inverted: contacts up)', fontsize=8)
     fig.tight_layout()
@@ -541,7 +564,8 @@ def train_contacts(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True,
 def predict_contacts(protein, na, na_type='DNA', ckpt_dir=None, na2=None) -> pd.DataFrame:
     "Per residue of `protein` bound to strand `na` (and `na2`): the contact probability and call at each threshold of the model in `ckpt_dir`."
     from omnibiote_nb.predict import check_pair
-    if err := check_pair(protein, na, na2): raise OmniError(f'predict_contacts: {err}')
+    err = check_pair(protein, na, na2)
+    if err: raise OmniError(f'predict_contacts: {err}')
     if na_type not in ('DNA', 'RNA'): raise OmniError(f"predict_contacts: na_type {na_type!r}: use 'DNA' or 'RNA'")
     model, meta = load_finetuned(ckpt_dir)
     if meta.get('task') != 'contacts': raise OmniError(f'{ckpt_dir}: not a contact model (task {meta.get("task")!r}); train one with train_contacts')
@@ -568,6 +592,7 @@ def stage(runs: Path, preset='cpu') -> list[Path]:
     paths = plot_contacts(res, 'contacts_fig3d', labels=labels)
     paths += plot_example(example_prediction(out, res))
     for name, frame in (('contacts_folds.csv', res), ('contacts_labels.csv', labels)):
-        write_csv(figures_dir()/name, frame); paths.append(figures_dir()/name)
+        write_csv(figures_dir()/name, frame)
+        paths.append(figures_dir()/name)
     paths.append(write_text('contacts_conclusions.md', conclusions(res)))
     return paths

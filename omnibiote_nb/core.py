@@ -51,16 +51,20 @@ class OmniError(Exception):
 
 log = logging.getLogger('omnibiote')
 if not log.handlers:
-    _h = logging.StreamHandler(sys.stderr); _h.setFormatter(logging.Formatter('%(levelname)s %(message)s'))
-    log.addHandler(_h); log.setLevel(logging.INFO)
+    _h = logging.StreamHandler(sys.stderr)
+    _h.setFormatter(logging.Formatter('%(levelname)s %(message)s'))
+    log.addHandler(_h)
+    log.setLevel(logging.INFO)
 
 # %% ../nbs/00_core.ipynb #550d473f
-_UMASK = os.umask(0); os.umask(_UMASK)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 @contextlib.contextmanager
 def atomic_write(path, mode='wb'):
     "Open a temporary file beside `path`; on success rename it to `path`, on any error remove it."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + '.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, mode) as f: yield f
@@ -72,7 +76,9 @@ def atomic_write(path, mode='wb'):
 
 def write_json(path, obj):
     "Write `obj` as indented JSON, atomically."
-    with atomic_write(path, 'w') as f: json.dump(obj, f, indent=1, sort_keys=False); f.write('\n')
+    with atomic_write(path, 'w') as f:
+        json.dump(obj, f, indent=1, sort_keys=False)
+        f.write('\n')
 
 def read_json(path) -> dict:
     "The JSON object in file `path`; a one-line OmniError naming the file otherwise."
@@ -95,7 +101,8 @@ def write_text(name, text) -> Path:
 def save_figure(fig, df, name, out=None) -> list[Path]:
     "Write `name`.csv (the data behind `fig`), `name`.png and `name`.pdf to `out` (default figures_dir()); close `fig`."
     import matplotlib.pyplot as plt
-    out = Path(out or figures_dir()); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out or figures_dir())
+    out.mkdir(parents=True, exist_ok=True)
     paths = [out/f'{name}.{e}' for e in ('csv', 'png', 'pdf')]
     write_csv(paths[0], df)
     with atomic_write(paths[1]) as f: fig.savefig(f, format='png', dpi=150, bbox_inches='tight')
@@ -117,7 +124,7 @@ def file_hash(path, algo='sha256', chunk=1<<20) -> str:
     "Hex digest of a file, read in chunks."
     h = hashlib.new(algo)
     with open(path, 'rb') as f:
-        while b := f.read(chunk): h.update(b)
+        for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #197d476c
@@ -140,13 +147,19 @@ def bundled(name, file, root=None) -> Path:
 # %% ../nbs/00_core.ipynb #88a6ffd0
 def verify(names=None, root=None) -> list[str]:
     "Check every bundled file against its manifest; return the problems (empty when all is well)."
-    root = Path(root or data_dir()); ms = manifests(root); problems = []
+    root = Path(root or data_dir())
+    ms = manifests(root)
+    problems = []
     if not ms: return [f'{root}: no manifests found']
     for name in (names or ms):
-        if name not in ms: problems.append(f'{name}: no such dataset (have: {", ".join(ms)})'); continue
+        if name not in ms:
+            problems.append(f'{name}: no such dataset (have: {", ".join(ms)})')
+            continue
         for f in ms[name]['files']:
             p = root/name/f['path']
-            if not p.exists(): problems.append(f'{name}/{f["path"]}: missing'); continue
+            if not p.exists():
+                problems.append(f'{name}/{f["path"]}: missing')
+                continue
             if p.stat().st_size != f['bytes']: problems.append(f'{name}/{f["path"]}: {p.stat().st_size} bytes, manifest says {f["bytes"]}')
             elif file_hash(p) != f['sha256']: problems.append(f'{name}/{f["path"]}: sha256 differs from the manifest')
     return problems
@@ -169,7 +182,10 @@ def _fetch(url, part, chunk=1<<20, progress=True):
     with resp, open(part, 'ab' if have else 'wb') as f, \
          tqdm(total=total, initial=have, unit='B', unit_scale=True, desc=part.name[:-5], disable=not progress) as bar:
         try:
-            while b := resp.read(chunk): f.write(b); bar.update(len(b)); got += len(b)
+            for b in iter(lambda: resp.read(chunk), b''):
+                f.write(b)
+                bar.update(len(b))
+                got += len(b)
         except (http.client.HTTPException, OSError) as e:
             raise OmniError(f'{url}: transfer interrupted after {got} bytes ({e!r}); run again to resume from {part}') from None
     if total is not None and got < total:
@@ -179,16 +195,22 @@ def download(name, dest, root=None, progress=True) -> list[Path]:
     "Fetch the full-size files that the manifest of `name` describes into `dest`, resumably and verified."
     ms = manifests(root)
     if name not in ms: raise OmniError(f'no dataset {name!r} (have: {", ".join(ms)})')
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True); out = []
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
     for e in ms[name].get('full_size', []):
         target = dest/e['file']
-        if target.exists(): out.append(target); continue
+        if target.exists():
+            out.append(target)
+            continue
         part = dest/(e['file'] + '.part')
         _fetch(e['url'], part, progress=progress)
-        if (ck := e.get('checksum')):
+        ck = e.get('checksum')
+        if ck:
             got = file_hash(part, ck['algo'])
             if got != ck['value']:
                 part.unlink()
                 raise OmniError(f'{e["url"]}: {ck["algo"]} {got} does not match the published {ck["value"]}; partial file removed')
-        os.replace(part, target); out.append(target)
+        os.replace(part, target)
+        out.append(target)
     return out

@@ -30,8 +30,12 @@ def norm_tag(mol: str|None, stats: Counter|None=None) -> str|None:
     m = (mol or '').strip().lower()
     if m in _TAG_OF: return _TAG_OF[m]
     if m[:3] in ('ss-', 'ds-', 'ms-') and m[3:] in _TAG_OF: return _TAG_OF[m[3:]]
-    if m in ('', 'na'): stats['assumed_DNA'] += 1; return 'DNA'
-    if m.endswith('rna'): stats['generalised_RNA'] += 1; return 'RNA'
+    if m in ('', 'na'):
+        stats['assumed_DNA'] += 1
+        return 'DNA'
+    if m.endswith('rna'):
+        stats['generalised_RNA'] += 1
+        return 'RNA'
     return None
 
 # %% ../nbs/01_data.ipynb #e7e581b4
@@ -46,21 +50,26 @@ def norm_seq(seq: bytes, tag: str, stats: Counter|None=None, strict=False, where
     stats = Counter() if stats is None else stats
     if tag == PROTEIN:
         s = seq.translate(_AA_TR)
-        if s.endswith(b'*'): s = s[:-1]; stats['stop_stripped'] += 1
+        if s.endswith(b'*'):
+            s = s[:-1]
+            stats['stop_stripped'] += 1
         ok, bad = _AA_OK, _BAD_AA
     else:
         s = seq.translate(_NUC_TR)
         if seq.translate(None, b'ACGTNacgtn'):            # the common case, plain ACGTN, costs two passes
-            if (n := s.count(b'N') - seq.count(b'N') - seq.count(b'n')): stats['iupac_to_N'] += n
+            n = s.count(b'N') - seq.count(b'N') - seq.count(b'n')
+            if n: stats['iupac_to_N'] += n
         elif s: return s
         ok, bad = _NUC_OK, _BAD_NUC
     if not s:
         if strict: raise OmniError(f'{where}: empty sequence')
-        stats['skip:empty'] += 1; return None
+        stats['skip:empty'] += 1
+        return None
     if s.translate(None, ok):
         m = bad.search(s)
         if strict: raise OmniError(f'{where}: invalid {"amino acid" if tag == PROTEIN else "nucleotide"} {chr(m[0][0])!r} at position {m.start()+1}')
-        stats['skip:bad_char'] += 1; return None
+        stats['skip:bad_char'] += 1
+        return None
     return s
 
 # %% ../nbs/01_data.ipynb #de8fca4a
@@ -77,14 +86,18 @@ def _chunks(path, size=1 << 22):
     with open(path, 'rb') as f:
         c = f.read(size)
         if c[:2] != b'\x1f\x8b':
-            while c: yield c; c = f.read(size)
+            while c:
+                yield c
+                c = f.read(size)
             return
         try:
             d = zlib.decompressobj(31)
             while c:
                 out = d.decompress(c)
                 while d.eof and d.unused_data:                # next gzip member
-                    rest = d.unused_data; d = zlib.decompressobj(31); out += d.decompress(rest)
+                    rest = d.unused_data
+                    d = zlib.decompressobj(31)
+                    out += d.decompress(rest)
                 if out: yield out
                 c = f.read(size)
             if not d.eof: raise EOFError('compressed file ended before the end-of-stream marker')
@@ -114,8 +127,12 @@ def _locus(line):
     name = tok[1].decode(errors='replace') if len(tok) > 1 else ''
     mol, n, prot = '', None, False
     for i, t in enumerate(tok[2:], 2):
-        if t in (b'bp', b'aa') and tok[i-1].isdigit(): n = int(tok[i-1]); prot = prot or t == b'aa'
-        elif t[-2:] in (b'bp', b'aa') and t[:-2].isdigit(): n = int(t[:-2]); prot = prot or t.endswith(b'aa')
+        if t in (b'bp', b'aa') and tok[i-1].isdigit():
+            n = int(tok[i-1])
+            prot = prot or t == b'aa'
+        elif t[-2:] in (b'bp', b'aa') and t[:-2].isdigit():
+            n = int(t[:-2])
+            prot = prot or t.endswith(b'aa')
         elif not mol and _MOL.match(t) and t != b'aa': mol = t.decode()
     return name, mol, n, prot
 
@@ -133,21 +150,28 @@ def _field(head, key):
 def _gb_record(rec, path, stats, strict):
     "One record's bytes, LOCUS to just before `//`, as (id, tag, seq) or None (counted)."
     name, mol, n, prot = _locus(rec[:rec.find(b'\n')])
-    o = rec.find(b'\nORIGIN'); head = rec[:o] if o >= 0 else rec
-    rid = _gb_id(name, _field(head, b'\nACCESSION'), _field(head, b'\nVERSION')); where = f'{path}: record {rid}'
-    s = rec[e + 1:].translate(None, _DEL) if o >= 0 and (e := rec.find(b'\n', o + 1)) > 0 else b''
+    o = rec.find(b'\nORIGIN')
+    head = rec[:o] if o >= 0 else rec
+    rid = _gb_id(name, _field(head, b'\nACCESSION'), _field(head, b'\nVERSION'))
+    where = f'{path}: record {rid}'
+    e = rec.find(b'\n', o + 1) if o >= 0 else -1
+    s = rec[e + 1:].translate(None, _DEL) if e > 0 else b''
     stats['records'] += 1
+    tag = None if prot else norm_tag(mol, stats)
     if prot: why, msg = 'not_nucleotide', 'a protein (GenPept) record in a nucleotide file'
-    elif (tag := norm_tag(mol, stats)) is None: why, msg = 'unknown_type', f'unknown molecule type {mol!r}'
+    elif tag is None: why, msg = 'unknown_type', f'unknown molecule type {mol!r}'
     elif not s: why, msg = 'no_sequence', 'no sequence (CON record or empty ORIGIN)'
     elif n is not None and n != len(s): why, msg = 'length_mismatch', f'{len(s)} residues but LOCUS says {n} (truncated record)'
-    else: return (rid, tag, s) if (s := norm_seq(s, tag, stats, strict, where)) is not None else None
+    else:
+        s = norm_seq(s, tag, stats, strict, where)
+        return (rid, tag, s) if s is not None else None
     if strict: raise OmniError(f'{where}: {msg}')
     stats['skip:' + why] += 1
 
 def _truncated(rec, path, stats, strict):
     if strict: raise OmniError(f'{path}: record {_locus(rec.split(NL, 1)[0])[0]} ends without "//"')
-    stats['records'] += 1; stats['skip:truncated'] += 1
+    stats['records'] += 1
+    stats['skip:truncated'] += 1
 
 def _genbank(path, stats, strict, chunk=1 << 22):
     "Yield (id, tag, normalised seq bytes) for each record of a GenBank flat file, reading `chunk` bytes at a time."
@@ -161,13 +185,19 @@ def _genbank(path, stats, strict, chunk=1 << 22):
                 return
             keep = i - 1 if i else max(pos, len(buf) - 6)
             seek = max(len(buf) - keep - 3, 0) if i else 0
-            c = next(chunks, b''); eof = not c; buf, pos = buf[keep:] + c, 0
+            c = next(chunks, b'')
+            eof = not c
+            buf, pos = buf[keep:] + c, 0
             continue
         rec = buf[i:j]
-        if (k := rec.find(b'\nLOCUS')) >= 0:             # a LOCUS before "//": that record is cut off
-            _truncated(rec[:k], path, stats, strict); pos, seek = i + k, 0; continue
+        k = rec.find(b'\nLOCUS')
+        if k >= 0:                                        # a LOCUS before "//": that record is cut off
+            _truncated(rec[:k], path, stats, strict)
+            pos, seek = i + k, 0
+            continue
         pos, seek = j + 3, 0
-        if (r := _gb_record(rec, path, stats, strict)): yield r
+        r = _gb_record(rec, path, stats, strict)
+        if r: yield r
 
 # %% ../nbs/01_data.ipynb #537afd1a
 _WS = b' \t\r\n'
@@ -181,14 +211,16 @@ def _fasta(path, stats, strict, tag=PROTEIN, chunk=1 << 22):
         parts = buf.split(b'\n>')[1:] if buf else []
         if not eof: buf = b'\n>' + parts.pop() if parts else buf
         for p in parts:
-            h = p.find(b'\n'); head = p[:h] if h >= 0 else p
+            h = p.find(b'\n')
+            head = p[:h] if h >= 0 else p
             rid = (head.split(maxsplit=1) or [b'?'])[0].decode(errors='replace')
             stats['records'] += 1
             s = norm_seq(p[h + 1:].translate(None, _WS) if h >= 0 else b'', tag, stats, strict, f'{path}: record {rid}')
             if s is not None: yield rid, tag, s
 
 def _chain(chunks):
-    yield from chunks; yield None                         # None marks the end
+    yield from chunks
+    yield None  # None marks the end
 
 # %% ../nbs/01_data.ipynb #03648306
 def _raw_records(path, stats: Counter, strict=False):
@@ -236,17 +268,23 @@ def corpus_stats(paths, strict=False):
     import pandas as pd
     n, res, stats = Counter(), Counter(), Counter()
     for p in paths:
-        for _, tag, s in _raw_records(p, stats, strict): n[tag] += 1; res[tag] += len(s)
+        for _, tag, s in _raw_records(p, stats, strict):
+            n[tag] += 1
+            res[tag] += len(s)
     order = [t for t in TAGS + [PROTEIN] if n[t]]
     return pd.DataFrame({'tag': order, 'records': [n[t] for t in order], 'residues': [res[t] for t in order]}), stats
 
 def plot_corpus_stats(df, name='table_s1_corpus'):
     "Bar chart of records and residues per tag; writes name.{csv,png,pdf} to figures_dir() and returns the paths."
-    import matplotlib; matplotlib.use('Agg', force=False)
+    import matplotlib
+    matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, col in zip(axs, ['records', 'residues']):
         ax.bar(df['tag'], df[col], color=['tab:orange' if t == PROTEIN else 'tab:blue' for t in df['tag']])
-        ax.set_yscale('log'); ax.set_ylabel(col); ax.tick_params(axis='x', rotation=45)
-    fig.suptitle('Bundled pre-training corpus by molecule type (cf. Table S1)'); fig.tight_layout()
+        ax.set_yscale('log')
+        ax.set_ylabel(col)
+        ax.tick_params(axis='x', rotation=45)
+    fig.suptitle('Bundled pre-training corpus by molecule type (cf. Table S1)')
+    fig.tight_layout()
     return save_figure(fig, df, name)

@@ -23,7 +23,8 @@ __all__ = ['FORMATS', 'read_inputs', 'guess_tag', 'windows', 'batches', 'check_p
 def _lines(path):
     "(line number, bytes) of a plain or gzip file; an OmniError naming the file when it cannot be read to the end."
     with open(path, 'rb') as raw:
-        gz = raw.read(2) == b'\x1f\x8b'; raw.seek(0)
+        gz = raw.read(2) == b'\x1f\x8b'
+        raw.seek(0)
         it = enumerate(gzip.GzipFile(fileobj=raw) if gz else raw, 1)
         while True:
             try: yield next(it)
@@ -53,15 +54,19 @@ def _fasta(path, lines, tag):
 def _csv(path, lines, tag):
     at = [0, -1]                                              # current line, records read (-1: still in the header)
     def text():
-        for ln, b in lines: at[0] = ln; yield _decode(b, ln, path, lambda: f'record {at[1] + 1}, ' if at[1] >= 0 else '')
+        for ln, b in lines:
+            at[0] = ln
+            yield _decode(b, ln, path, lambda: f'record {at[1] + 1}, ' if at[1] >= 0 else '')
     rows = csv.reader(text())
     try:
-        head = [h.strip().lower() for h in next(rows)]; at[1] = 0
+        head = [h.strip().lower() for h in next(rows)]
+        at[1] = 0
         if not {'id', 'sequence'} <= set(head): raise OmniError(f'{path}: a CSV needs columns id and sequence (has {head})')
         col = {h: i for i, h in reversed(list(enumerate(head)))}
         for r in rows:
             if not r: continue
-            at[1] += 1; get = lambda k: r[col[k]].strip() if k in col and col[k] < len(r) else ''
+            at[1] += 1
+            get = lambda k: r[col[k]].strip() if k in col and col[k] < len(r) else ''
             yield get('id'), tag or get('tag') or None, ''.join(get('sequence').split())
     except csv.Error as e: raise OmniError(f'{path}: line {at[0]}: {e}') from None
 
@@ -74,7 +79,8 @@ def read_inputs(path, tag=None):
     if not path.is_file(): raise OmniError(f'{path}: no such file')
     lines = _lines(path)
     for ln, b in lines:
-        if (first := _decode(b, ln, path, lambda: '').strip()): break
+        first = _decode(b, ln, path, lambda: '').strip()
+        if first: break
     else: raise OmniError(f'{path}: empty file')
     parse = _fasta if first[0] in '>;' else _csv
     yield from parse(path, itertools.chain([(ln, b)], lines), tag)
@@ -105,7 +111,8 @@ def batches(lengths, max_tokens: int):
     while k < len(lengths):
         n = 1
         while k + n < len(lengths) and (n + 1) * lengths[k + n] <= max_tokens: n += 1
-        yield k, k + n; k += n
+        yield k, k + n
+        k += n
 
 # %% ../nbs/07_embed.ipynb #48049ab5
 def check_precision(precision, device) -> str:
@@ -129,8 +136,12 @@ def _chunks(records, tok, budget):
     "Lists of ((id, tag, seq), token ids) of about `budget` tokens (a longer record alone)."
     chunk, n = [], 0
     for r in records:
-        x = tok.encode(r[2], r[1]); chunk.append((r, x)); n += len(x)
-        if n >= budget: yield chunk; chunk, n = [], 0
+        x = tok.encode(r[2], r[1])
+        chunk.append((r, x))
+        n += len(x)
+        if n >= budget:
+            yield chunk
+            chunk, n = [], 0
     if chunk: yield chunk
 
 def _weights(cnt):
@@ -150,14 +161,16 @@ def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar, precision=
     mean, first = np.zeros((len(ids), W), np.float32), np.zeros((len(ids), W), np.float32)
     acc = [np.zeros((len(x), W), np.float32) for x in ids] if per_token else None
     for s, e in batches([b - a for _, a, b in wins], max_tokens):
-        batch = wins[s:e]; x = torch.full((len(batch), batch[-1][2] - batch[-1][1]), tok.pad_id, dtype=torch.long)
+        batch = wins[s:e]
+        x = torch.full((len(batch), batch[-1][2] - batch[-1][1]), tok.pad_id, dtype=torch.long)
         for j, (i, a, b) in enumerate(batch): x[j, :b - a] = torch.from_numpy(ids[i][a:b].astype(np.int64))
         with precision_context(device, precision): h = model(x.to(device), pad_id=tok.pad_id).float().cpu().numpy()
         for j, (i, a, b) in enumerate(batch):
             mean[i] += wt[i][a:b] @ h[j, :b - a]
             if a == 0: first[i] = h[j, 0]
             if per_token: acc[i][a:b] += h[j, :b - a]
-            left[i] -= 1; bar.update(left[i] == 0)
+            left[i] -= 1
+            bar.update(left[i] == 0)
     return mean, first, [a / c[:, None] for a, c in zip(acc, cnt)] if per_token else None
 
 # %% ../nbs/07_embed.ipynb #0776bbab
@@ -165,13 +178,18 @@ def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar, precision=
 def embed_records(model, tok, records, max_tokens=8192, per_token=False, progress=True, device='cpu',
                   chunk_tokens=1 << 20, total=None, precision='32') -> dict:
     "Embed an iterable of (id, tag, normalised seq) records; returns a dict of arrays (keys as in the table above)."
-    model.eval().to(device); W = model.config.n_embd
+    model.eval().to(device)
+    W = model.config.n_embd
     recs, means, firsts, states, spans = [], [], [], [], []
     with tqdm(total=total, unit='rec', desc='embed', disable=not progress) as bar:
         for chunk in _chunks(records, tok, chunk_tokens):
             m, f, st = _embed_chunk(model, tok, [x for _, x in chunk], max_tokens, per_token, device, bar, precision)
-            recs += [r for r, _ in chunk]; means.append(m); firsts.append(f)
-            if per_token: states += st; spans += [tok.spans(x) for _, x in chunk]
+            recs += [r for r, _ in chunk]
+            means.append(m)
+            firsts.append(f)
+            if per_token:
+                states += st
+                spans += [tok.spans(x) for _, x in chunk]
     cat = lambda a, shape, dt=np.float32: np.concatenate(a) if a else np.zeros(shape, dt)
     out = dict(ids=np.array([r[0] for r in recs], dtype=str), tags=np.array([r[1] for r in recs], dtype=str),
                n_residues=np.array([len(r[2]) for r in recs], np.int64), mean=cat(means, (0, W)), first=cat(firsts, (0, W)))
@@ -214,15 +232,17 @@ def check_device(device) -> torch.device:
     if not have[d.type]:
         why = f'no {d.type} device here' if d.type != 'cuda' or torch.version.cuda else 'this PyTorch is built without CUDA'
         raise OmniError(f'--device {device}: {why}; use --device cpu')
-    if d.type == 'cuda' and (d.index or 0) >= (k := torch.cuda.device_count()):
-        raise OmniError(f'--device {device}: this machine has {k} CUDA device(s)')
+    if d.type == 'cuda':
+        k = torch.cuda.device_count()
+        if (d.index or 0) >= k: raise OmniError(f'--device {device}: this machine has {k} CUDA device(s)')
     return d
 
 _TAG_OF = {t.lower(): t for t in TAGS + [PROTEIN]}
 
 def known_tag(t: str, where='--tag') -> str:
     "The tag that `t` names, case-insensitively; an OmniError naming `where` otherwise."
-    if (k := _TAG_OF.get(str(t).strip().lower())) is None:
+    k = _TAG_OF.get(str(t).strip().lower())
+    if k is None:
         raise OmniError(f'{where}: unknown tag {t!r}; use protein or one of {", ".join(TAGS)}')
     return k
 
@@ -283,9 +303,11 @@ def checked_records(inp, tag=None, bad=None):
 def _warn_ids(inp, ids):
     "Warn, with counts, about empty and repeated ids (the records are kept, in input order)."
     c = Counter(ids)
-    if (e := c.pop('', 0)):
+    e = c.pop('', 0)
+    if e:
         log.warning(f'{inp}: {e} record(s) with an empty id (a bare ">" or an empty CSV id); kept, in input order')
-    if (d := {k: v for k, v in c.items() if v > 1}):
+    d = {k: v for k, v in c.items() if v > 1}
+    if d:
         log.warning(f'{inp}: {sum(d.values()) - len(d)} record(s) repeat an earlier id (e.g. {next(iter(d))!r}); '
                     'kept, in input order')
 
@@ -294,7 +316,9 @@ def _warn_modality(ckpt, tags):
     p = Path(ckpt).resolve().parent / 'run.json'
     try: m = json.loads(p.read_text()).get('modality')
     except (OSError, ValueError, AttributeError): return
-    if m in ('nuc', 'prot') and (k := sum((t == PROTEIN) == (m == 'nuc') for t in tags)):
+    if m not in ('nuc', 'prot'): return
+    k = sum((t == PROTEIN) == (m == 'nuc') for t in tags)
+    if k:
         log.warning(f'{ckpt}: pretrained on {"nucleic acids" if m == "nuc" else "proteins"} only ({p}: modality {m!r}); '
                     f'{k} of {len(tags)} records are {"proteins" if m == "nuc" else "nucleic acids"}, which it never saw')
 
@@ -305,13 +329,17 @@ def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cp
     tag = known_tag(tag) if tag is not None else None
     if not Path(inp).is_file(): raise OmniError(f'{inp}: no such file')
     if max_tokens <= 0: raise OmniError(f'--max-tokens {max_tokens}: must be a positive number of tokens per batch')
-    device, out = check_device(device), check_out(out, inp); precision = check_precision(precision, device)
+    device, out = check_device(device), check_out(out, inp)
+    precision = check_precision(precision, device)
     model, tok = OmniBioTE.load(ckpt), load_tokenizer(ckpt)
     bad, ids, tags = [], [], []
-    for _, rid, t, _ in checked_records(inp, tag, bad): ids.append(rid); tags.append(t)
+    for _, rid, t, _ in checked_records(inp, tag, bad):
+        ids.append(rid)
+        tags.append(t)
     if bad: log.warning(f'{inp}: skipped {len(bad)} of {len(bad) + len(ids)} records (reasons in skipped_why)')
     if not ids: raise OmniError(f'{inp}: no valid records to embed ({len(bad)} bad)')
-    _warn_ids(inp, ids + [b[0] for b in bad]); _warn_modality(ckpt, tags)
+    _warn_ids(inp, ids + [b[0] for b in bad])
+    _warn_modality(ckpt, tags)
     log.info(f'{inp}: embedding {len(ids)} records ({", ".join(f"{v} {k}" for k, v in Counter(tags).items())})')
     res = embed_records(model, tok, ((rid, t, s) for _, rid, t, s in checked_records(inp, tag)), max_tokens, per_token,
                         progress, device, chunk_tokens, total=len(ids), precision=precision)

@@ -25,9 +25,12 @@ def load_jaspar(path=None) -> pd.DataFrame:
     "The bundled JASPAR 2024 CORE table, one row per profile."
     path = Path(path or bundled('jaspar', 'jaspar2024_core_with_protein_seqs.tsv.gz'))
     j = pd.read_csv(path, sep='\t', dtype=str, keep_default_na=False)
-    if missing := [c for c in JASPAR_COLUMNS if c not in j.columns]: raise OmniError(f'{path}: missing columns {missing}')
-    if (bad := ~j.consensus.str.fullmatch('[ACGT]+')).any():
-        i = int(np.flatnonzero(bad)[0]); raise OmniError(f'{path}: record {i+1} (line {i+2}), column consensus: {j.consensus.iloc[i]!r} is not ACGT')
+    missing = [c for c in JASPAR_COLUMNS if c not in j.columns]
+    if missing: raise OmniError(f'{path}: missing columns {missing}')
+    bad = ~j.consensus.str.fullmatch('[ACGT]+')
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise OmniError(f'{path}: record {i+1} (line {i+2}), column consensus: {j.consensus.iloc[i]!r} is not ACGT')
     return j.assign(n_chains=j.n_chains.astype(int), motif_len=j.motif_len.astype(int))
 
 def pronab_proteins(path=None) -> list[str]:
@@ -39,13 +42,15 @@ def pronab_proteins(path=None) -> list[str]:
 _REF = []  # the ProNAB proteins, set before the worker processes fork
 
 def _scores(q: str, ref=None) -> np.ndarray:
-    al = pronab.aligner(); return np.array([pronab.similarity(q, r, al) for r in (_REF if ref is None else ref)])
+    al = pronab.aligner()
+    return np.array([pronab.similarity(q, r, al) for r in (_REF if ref is None else ref)])
 
 def scores_vs(queries, ref, workers=2, progress=True) -> np.ndarray:
     "Normalised BLOSUM62 scores (len(queries), len(ref)) of each query protein against each reference protein."
     global _REF
     from tqdm.auto import tqdm
-    _REF = list(ref); queries = list(queries)
+    _REF = list(ref)
+    queries = list(queries)
     with mp.get_context('fork').Pool(workers) as pool:
         rows = list(tqdm(pool.imap(_scores, queries, chunksize=2), total=len(queries), disable=not progress, mininterval=5, unit='protein'))
     return np.stack(rows) if rows else np.zeros((0, len(_REF)))
@@ -187,7 +192,9 @@ def load_dbd(root=None) -> pd.DataFrame:
 # %% ../nbs/13_jaspar.ipynb #8a81f98c
 def check_filter(table=None, k=5, seed=0, threshold=pronab.THRESHOLD) -> list[str]:
     "Recompute the best ProNAB score of `k` random aligned profiles (and every kept protein's exact-match test); the disagreements."
-    table = load_filter() if table is None else table; ref = pronab_proteins(); seqs = load_jaspar().set_index('matrix_id').protein_seqs
+    table = load_filter() if table is None else table
+    ref = pronab_proteins()
+    seqs = load_jaspar().set_index('matrix_id').protein_seqs
     problems = [f'{r.matrix_id}: kept but its protein is a ProNAB protein' for r in table[table.kept].itertuples() if seqs[r.matrix_id] in set(ref)]
     problems += [f'{r.matrix_id}: kept with max_score {r.max_score} > {threshold}' for r in table[table.kept & ~(table.max_score <= threshold)].itertuples()]
     aligned = table[table.max_score.notna()]
@@ -223,7 +230,8 @@ def _rng(seed, matrix_id, rate):
 
 def mutate(seq: str, rate: float, rng) -> str:
     "Substitute each base with probability `rate` by one of the other three."
-    x = np.array([BASES.index(c) for c in seq]); hit = rng.random(len(x)) < rate
+    x = np.array([BASES.index(c) for c in seq])
+    hit = rng.random(len(x)) < rate
     x[hit] = (x[hit] + rng.integers(1, 4, hit.sum())) % 4
     return ''.join(BASES[i] for i in x)
 
@@ -232,7 +240,9 @@ def mutants(seq: str, rate: float, rng, n=8, max_draws=100_000) -> list[str]:
     out, seen = [], {seq}
     for _ in range(max_draws):
         m = mutate(seq, rate, rng)
-        if m not in seen: seen.add(m); out.append(m)
+        if m not in seen:
+            seen.add(m)
+            out.append(m)
         if len(out) == n: return out
     raise OmniError(f'{seq}: only {len(out)} distinct mutants at rate {rate} after {max_draws} draws')
 
@@ -245,9 +255,11 @@ def mutant_table(profiles, rates=RATES, n=8, seed=0) -> pd.DataFrame:
 # %% ../nbs/13_jaspar.ipynb #100e477c
 def profiles(root=None) -> pd.DataFrame:
     "Kept profiles: matrix_id, name, uniprot_accs, motif_len, consensus, pfm, max_score, protein, dbd (its Pfam DNA-binding domains, [(start, end)])."
-    f = load_filter(root); seqs = load_jaspar().set_index('matrix_id').protein_seqs
+    f = load_filter(root)
+    seqs = load_jaspar().set_index('matrix_id').protein_seqs
     p = f[f.kept].reset_index(drop=True)
-    if (bad := p.pfm.map(consensus) != p.consensus).any(): raise OmniError(f'{FILTER}: PFM of {p.matrix_id[bad].iloc[0]} disagrees with its consensus')
+    bad = p.pfm.map(consensus) != p.consensus
+    if bad.any(): raise OmniError(f'{FILTER}: PFM of {p.matrix_id[bad].iloc[0]} disagrees with its consensus')
     hits = load_dbd(root).groupby('matrix_id')
     regions = {m: list(zip(g.start, g.end)) for m, g in hits}
     p = p.assign(protein=p.matrix_id.map(seqs), dbd=[regions.get(m, []) for m in p.matrix_id])
@@ -337,10 +349,13 @@ def crop_figure(max_tokens=128, max_na=32, profs=None, name='jaspar_crop') -> li
     from omnibiote_nb.tokenizers import CharTokenizer
     t = crop_table(CharTokenizer(), profiles() if profs is None else profs, max_tokens, max_na)
     fig, axs = plt.subplots(1, 2, figsize=(9, 3))
-    axs[0].hist(t.frac_cut, bins=np.linspace(0, 1, 21)); axs[0].set(xlabel='fraction of the protein cut off', ylabel='factors')
+    axs[0].hist(t.frac_cut, bins=np.linspace(0, 1, 21))
+    axs[0].set(xlabel='fraction of the protein cut off', ylabel='factors')
     for c in CROPS: axs[1].hist(t[f'dbd_kept_{c}'].dropna(), bins=np.linspace(0, 1, 21), alpha=0.6, label=f"crop '{c}'")
-    axs[1].set(xlabel='fraction of the Pfam DNA-binding domains in the input', ylabel='factors'); axs[1].legend(fontsize=7)
-    fig.suptitle(f"JASPAR factors, per-residue tokens, {max_tokens}-token input", fontsize=9); fig.tight_layout()
+    axs[1].set(xlabel='fraction of the Pfam DNA-binding domains in the input', ylabel='factors')
+    axs[1].legend(fontsize=7)
+    fig.suptitle(f"JASPAR factors, per-residue tokens, {max_tokens}-token input", fontsize=9)
+    fig.tight_layout()
     return save_figure(fig, t, name)
 
 # %% ../nbs/13_jaspar.ipynb #a3008e45
@@ -348,11 +363,13 @@ def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu', crop='
     "ΔΔG for each fold's model (a folder or a loaded model), profile, rate and mutant; the protein cropped as `crop` says (one window per profile)."
     from omnibiote_nb.finetune import predict, FinetuneConfig
     from omnibiote_nb.binding import tokenizer_for
-    mt = mutant_table(profiles, rates, n, seed); prot = profiles.set_index('matrix_id').protein
+    mt = mutant_table(profiles, rates, n, seed)
+    prot = profiles.set_index('matrix_id').protein
     sites = sorted(set(zip(profiles.matrix_id, profiles.consensus)) | set(zip(mt.matrix_id, mt.mutant)))
     out = []
     for fold, m in enumerate(models):
-        model, meta = _load(m); cfg = model.backbones[0].config
+        model, meta = _load(m)
+        cfg = model.backbones[0].config
         T, max_na = meta.get('max_tokens') or cfg.max_len, meta.get('max_na')
         long = set(profiles.matrix_id[profiles.consensus.str.len() > max_na]) if max_na else set()
         if long: log.info(f'jaspar: fold {fold}: {len(long)} of {len(profiles)} motifs longer than the {max_na} bases the model was trained on; left out')
@@ -396,9 +413,10 @@ def ridge_specificity(profiles, rates=RATES, seed=0, n=8, preset='cpu', folds=ra
 # %% ../nbs/13_jaspar.ipynb #eba285b7
 def figure_3c(results_csv, name='figure_3c', label='CPU scale', rate=0.05) -> dict:
     "Plot ΔΔG vs pretraining FLOPs from the per-mutant results CSV, controls as lines; write PNG, PDF and the summary CSV with `save_figure`."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     res = pd.read_csv(results_csv)
-    if missing := {'model', 'flops', 'fold', 'rate', 'ddG'} - set(res.columns): raise OmniError(f'{results_csv}: missing columns {sorted(missing)}')
+    missing = {'model', 'flops', 'fold', 'rate', 'ddG'} - set(res.columns)
+    if missing: raise OmniError(f'{results_csv}: missing columns {sorted(missing)}')
     s = summarise(res).sort_values(['rate', 'flops'])
     pre, controls = s[s.flops > 0], s[~(s.flops > 0) & np.isclose(s.rate, rate)]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -423,11 +441,13 @@ def figure_3c(results_csv, name='figure_3c', label='CPU scale', rate=0.05) -> di
 def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='cpu', kept=None, figure='figure_3c', crop='dbd',
                baseline_preset=None) -> dict:
     "Score every model's fold models on the kept JASPAR profiles (or the rows `kept` of `profiles()`), proteins cropped as `crop`; write results, summary and Fig. 3c."
-    out = Path(out_dir or runs_dir()/'jaspar'); p = profiles() if kept is None else kept
+    out = Path(out_dir or runs_dir()/'jaspar')
+    p = profiles() if kept is None else kept
     parts = []
     for name, e in finetuned.items():
         if not e.get('folds') or e.get('flops') is None: raise OmniError(f"run_jaspar: model {name!r} needs 'folds' (fold model folders) and 'flops'")
-        t = time.time(); r = specificity(e['folds'], p, rates, seed, n, device, crop)
+        t = time.time()
+        r = specificity(e['folds'], p, rates, seed, n, device, crop)
         parts.append(r.assign(model=name, flops=float(e['flops'])))
         log.info(f'jaspar: {name}: {len(e["folds"])} folds x {len(p)} profiles in {time.time() - t:.0f} s')
     if baseline_preset:   # the k-mer ridge control, on the folds of the fine-tuned models
@@ -442,13 +462,16 @@ def run_jaspar(finetuned: dict, out_dir=None, rates=RATES, seed=0, n=8, device='
 # %% ../nbs/13_jaspar.ipynb #243cf218
 def binding_models(binding_dir) -> dict:
     "`{model: {'folds': [fold dirs], 'flops': float}}` for the OmniBioTE models of a `binding.run_binding` output folder."
-    d = Path(binding_dir); res = d/'results.csv'
+    d = Path(binding_dir)
+    res = d/'results.csv'
     if not res.exists(): raise OmniError(f'{res}: missing; not a binding run folder')
-    r = pd.read_csv(res); r = r[r.family == 'omnibiote']
+    r = pd.read_csv(res)
+    r = r[r.family == 'omnibiote']
     out = {}
     for name, g in r.groupby('model'):
         folds = [d/'models'/name/f'fold{k}' for k in sorted(g.fold)]
-        if missing := [f for f in folds if not (f/'finetune.json').exists()]: raise OmniError(f'{missing[0]}: fold model missing (run_binding with save_models=True)')
+        missing = [f for f in folds if not (f/'finetune.json').exists()]
+        if missing: raise OmniError(f'{missing[0]}: fold model missing (run_binding with save_models=True)')
         out[name] = dict(folds=folds, flops=float(g.flops.iloc[0]))
     return out
 

@@ -36,15 +36,18 @@ def load_pronab(path=None) -> pd.DataFrame:
     "ProNAB examples after the paper's filters; `df.attrs['steps']` counts records and proteins after each filter."
     path = Path(path or bundled('pronab', 'pronab_no_mutations_flat.tsv.gz'))
     raw = pd.read_csv(path, sep='\t', dtype=str, keep_default_na=False)
-    if missing := [c for c in COLUMNS if c not in raw.columns]: raise OmniError(f'{path}: missing columns {missing}')
+    missing = [c for c in COLUMNS if c not in raw.columns]
+    if missing: raise OmniError(f'{path}: missing columns {missing}')
     kd, dG = _numbers(raw, 'kd_M', path), _numbers(raw, 'dG_kcal_mol', path)
     prot, na, na2 = (raw[c].str.upper() for c in ('protein_seq', 'na_seq', 'na_seq_complement'))
     std = lambda s, alpha: s.map(lambda x: set(x) <= alpha)
-    keep = np.ones(len(raw), bool); steps = [('ProNAB wild-type records', keep.copy())]
+    keep = np.ones(len(raw), bool)
+    steps = [('ProNAB wild-type records', keep.copy())]
     for name, ok in [('nucleic acid is DNA or RNA', raw.na_type.isin(['DNA', 'RNA'])), ('strand not empty', na != ''),
                      ('standard residues only', std(prot, AA20) & std(na, BASES) & std(na2, BASES)),
                      ('measured affinity (not Kd = dG = 0)', ~((kd == 0) & (dG == 0)))]:
-        keep &= np.asarray(ok); steps.append((name, keep.copy()))
+        keep &= np.asarray(ok)
+        steps.append((name, keep.copy()))
     df = pd.DataFrame(dict(uniprot=raw.uniprot, protein=prot, na=na.str.replace('U', 'T'), na2=na2.str.replace('U', 'T'),
                            na_type=raw.na_type, dG=dG, kd_M=kd))[keep]
     df = df.drop_duplicates(['protein', 'na_type', 'na', 'na2', 'dG']).reset_index(drop=True)
@@ -75,26 +78,35 @@ def _rows(seqs, rows, q):
 def all_scores(seqs, workers=2, progress=True) -> np.ndarray:
     "Symmetric matrix of raw BLOSUM62 global alignment scores of `seqs` (diagonal: each sequence with itself)."
     from tqdm.auto import tqdm
-    seqs = list(seqs); n = len(seqs); S = np.zeros((n, n))
+    seqs = list(seqs)
+    n = len(seqs)
+    S = np.zeros((n, n))
     S[np.diag_indices(n)] = [aligner().score(s, s) for s in seqs]
-    ctx = mp.get_context('fork'); q = ctx.Queue()
+    ctx = mp.get_context('fork')
+    q = ctx.Queue()
     procs = [ctx.Process(target=_rows, args=(seqs, range(w, n, workers), q), daemon=True) for w in range(workers)]
     for p in procs: p.start()
     try:
         with tqdm(total=n * (n - 1) // 2, unit='pair', disable=not progress, mininterval=2) as bar:
             for _ in range(n):
                 while True:
-                    try: i, row = q.get(timeout=5); break
+                    try:
+                        i, row = q.get(timeout=5)
+                        break
                     except queue.Empty:
                         if any(p.exitcode not in (None, 0) for p in procs): raise OmniError('an alignment worker died') from None
-                S[i, i + 1:] = S[i + 1:, i] = row; bar.update(len(row))
+                S[i, i + 1:] = S[i + 1:, i] = row
+                bar.update(len(row))
     finally:
-        for p in procs: p.terminate() if p.is_alive() else None; p.join()
+        for p in procs:
+            if p.is_alive(): p.terminate()
+            p.join()
     return S
 
 def normalise(S, lengths) -> np.ndarray:
     "Raw scores to per-residue scores: divide by the longer of the two lengths."
-    L = np.asarray(lengths, float); return S / np.maximum(L[:, None], L[None, :])
+    L = np.asarray(lengths, float)
+    return S / np.maximum(L[:, None], L[None, :])
 
 # %% ../nbs/10_pronab.ipynb #c528a6d8
 HOMOLOGY, THRESHOLD, PAIR_MIN, BIN = 'pronab_homology', 1.5, 0.0, 0.05
@@ -113,11 +125,17 @@ def _read_tsv(path): return pd.read_csv(path, sep='\t', keep_default_na=False)
 def homology_tables(df, S):
     "Proteins, pairs (score >= PAIR_MIN) and histogram tables from the raw score matrix `S` of `df`'s proteins in pid order."
     P = df.groupby('pid').agg(protein=('protein', 'first'), uniprot=('uniprot', lambda u: ','.join(sorted(set(u))))).reset_index()
-    L = P.protein.str.len().to_numpy(); N = normalise(S, L); n = len(P)
-    off = N.copy(); np.fill_diagonal(off, -np.inf); best = off.argmax(1)
+    L = P.protein.str.len().to_numpy()
+    N = normalise(S, L)
+    n = len(P)
+    off = N.copy()
+    np.fill_diagonal(off, -np.inf)
+    best = off.argmax(1)
     proteins = pd.DataFrame(dict(pid=P.pid, length=L, uniprot=P.uniprot, self_score=np.diag(N).round(6),
                                  max_score=off[np.arange(n), best].round(6), max_partner=P.pid.to_numpy()[best], protein=P.protein))
-    i, j = np.triu_indices(n, 1); keep = N[i, j] >= PAIR_MIN; i, j = i[keep], j[keep]
+    i, j = np.triu_indices(n, 1)
+    keep = N[i, j] >= PAIR_MIN
+    i, j = i[keep], j[keep]
     pairs = pd.DataFrame(dict(pid_a=P.pid.to_numpy()[i], pid_b=P.pid.to_numpy()[j], raw=S[i, j].astype(int), score=N[i, j].round(6)))
     allp, ident = N[np.triu_indices(n, 1)], np.diag(N)
     edges = np.arange(np.floor(allp.min() / BIN), np.ceil(ident.max() / BIN) + 1) * BIN
@@ -128,14 +146,16 @@ def homology_tables(df, S):
 # %% ../nbs/10_pronab.ipynb #8b786609
 def always_train(df, pairs, threshold=THRESHOLD) -> set:
     "Proteins of `df` that score above `threshold` with another protein of `df`."
-    ids = set(df.pid); hi = pairs[(pairs.score > threshold) & pairs.pid_a.isin(ids) & pairs.pid_b.isin(ids)]
+    ids = set(df.pid)
+    hi = pairs[(pairs.score > threshold) & pairs.pid_a.isin(ids) & pairs.pid_b.isin(ids)]
     return set(hi.pid_a) | set(hi.pid_b)
 
 def make_folds(df, n_folds=10, seed=0, pairs=None, threshold=THRESHOLD) -> pd.DataFrame:
     "One row per protein: `pid`, `records`, `fold` (0..n_folds-1, or -1 for always in training)."
     pairs = load_homology()['pairs'] if pairs is None else pairs
     folds = df.groupby('pid').size().rename('records').reset_index()
-    held = always_train(df, pairs, threshold); rest = folds.index[~folds.pid.isin(held)].to_numpy()
+    held = always_train(df, pairs, threshold)
+    rest = folds.index[~folds.pid.isin(held)].to_numpy()
     folds['fold'] = -1
     folds.loc[np.random.default_rng(seed).permutation(rest), 'fold'] = np.arange(len(rest)) % n_folds
     return folds
@@ -150,19 +170,26 @@ def fold_indices(df, folds, k):
 def check_folds(df, folds, pairs, n_folds=10, threshold=THRESHOLD) -> list[str]:
     "Every leak between the training and test parts of the folds; an empty list when there is none."
     problems, hi, held = [], pairs[pairs.score > threshold], always_train(df, pairs, threshold)
-    if (d := folds.pid.duplicated().sum()): return [f'{d} proteins have more than one fold']
-    if (m := len(set(df.pid) - set(folds.pid))): return [f'{m} proteins of the data have no fold']
-    if (bad := ~folds.fold.between(-1, n_folds - 1)).any(): problems.append(f'{bad.sum()} proteins have a fold outside -1..{n_folds-1}')
+    d = folds.pid.duplicated().sum()
+    if d: return [f'{d} proteins have more than one fold']
+    m = len(set(df.pid) - set(folds.pid))
+    if m: return [f'{m} proteins of the data have no fold']
+    bad = ~folds.fold.between(-1, n_folds - 1)
+    if bad.any(): problems.append(f'{bad.sum()} proteins have a fold outside -1..{n_folds-1}')
     n_test = pd.Series(0, index=sorted(set(df.pid)))
     for k in range(n_folds):
         tr, te = fold_indices(df, folds, k)
-        if both := set(df.protein.iloc[tr]) & set(df.protein.iloc[te]):
+        both = set(df.protein.iloc[tr]) & set(df.protein.iloc[te])
+        if both:
             problems.append(f'fold {k}: {len(both)} protein sequences in both training and test')
-        trp, tep = set(df.pid.iloc[tr]), set(df.pid.iloc[te]); n_test[list(tep)] += 1
+        trp, tep = set(df.pid.iloc[tr]), set(df.pid.iloc[te])
+        n_test[list(tep)] += 1
         split = ((hi.pid_a.isin(tep) & hi.pid_b.isin(trp)) | (hi.pid_b.isin(tep) & hi.pid_a.isin(trp))).sum()
         if split: problems.append(f'fold {k}: {split} protein pairs scoring above {threshold} split between training and test')
-    if (b := held & set(n_test.index[n_test > 0])): problems.append(f'{len(b)} proteins with a homolog above {threshold} are in a test part')
-    if (b := (n_test[~n_test.index.isin(held)] != 1).sum()): problems.append(f'{b} proteins without a homolog are not in exactly one test part')
+    b = held & set(n_test.index[n_test > 0])
+    if b: problems.append(f'{len(b)} proteins with a homolog above {threshold} are in a test part')
+    b = (n_test[~n_test.index.isin(held)] != 1).sum()
+    if b: problems.append(f'{b} proteins without a homolog are not in exactly one test part')
     return problems
 
 # %% ../nbs/10_pronab.ipynb #83bcc817
@@ -173,9 +200,12 @@ _FILES = {'proteins.tsv.gz': 'one row per protein of load_pronab(): pid, length,
 
 def build_homology(out=None, workers=2, seed=0, n_folds=10) -> Path:
     "Align all proteins of `load_pronab()` against each other and write the `pronab_homology` bundle to `out`."
-    out = Path(out or data_dir()/HOMOLOGY); df = load_pronab()
+    out = Path(out or data_dir()/HOMOLOGY)
+    df = load_pronab()
     seqs = df.groupby('pid').protein.first()  # pid order, as in homology_tables
-    t = time.time(); S = all_scores(seqs.tolist(), workers=workers); took = time.time() - t
+    t = time.time()
+    S = all_scores(seqs.tolist(), workers=workers)
+    took = time.time() - t
     proteins, pairs, hist = homology_tables(df, S)
     folds = make_folds(df, n_folds, seed, pairs)
     for name, frame in zip(_FILES, (proteins, pairs, hist, folds)): _write_tsv(out/name, frame)
@@ -208,8 +238,11 @@ def homology_figure(hist=None, name='pronab_homology_scores') -> list[Path]:
     for col, colour, label in [('pairs', 'tab:blue', 'pairs of distinct proteins'), ('identical', 'tab:orange', 'identical sequences')]:
         ax.bar(hist.bin_left, hist[col], width=BIN, align='edge', color=colour, alpha=0.8, label=label)
     ax.axvline(THRESHOLD, color='k', ls='--', lw=1, label=f'always-train threshold {THRESHOLD}')
-    ax.set_yscale('log'); ax.set_xlabel('normalised BLOSUM62 alignment score (per residue)'); ax.set_ylabel('count')
-    ax.legend(fontsize=8); fig.tight_layout()
+    ax.set_yscale('log')
+    ax.set_xlabel('normalised BLOSUM62 alignment score (per residue)')
+    ax.set_ylabel('count')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return save_figure(fig, hist, name)
 
 # %% ../nbs/10_pronab.ipynb #85946160
@@ -249,7 +282,8 @@ def sweep_figure(sweep=None, name='pronab_threshold_sweep') -> list[Path]:
     ax.axvline(THRESHOLD, color='k', ls='--', lw=1, label=f'threshold used ({THRESHOLD})')
     for r in sweep.itertuples(): ax.annotate(r.always_train_proteins, (r.threshold, r.always_train_records), fontsize=7, xytext=(2, 4), textcoords='offset points')
     ax.set(xlabel='always-train threshold (normalised BLOSUM62 score)', ylabel='records always in training', yscale='log')
-    ax.legend(fontsize=7); fig.tight_layout()
+    ax.legend(fontsize=7)
+    fig.tight_layout()
     return save_figure(fig, sweep, name)
 
 def homology_figures() -> list[Path]:

@@ -46,14 +46,20 @@ def _map(task):
     with atomic_write(work/f'map-{g:05d}.bin') as f:
         def flush():
             offs = [f.tell()]
-            for b in bufs: f.write(b''.join(b)); b.clear(); offs.append(f.tell())
+            for b in bufs:
+                f.write(b''.join(b))
+                b.clear()
+                offs.append(f.tell())
             runs.append(offs)
         for path, fmt in files:
             for rid, tag, s in (_genbank if fmt == 'genbank' else _fasta)(path, stats, strict):
-                h = seq_hash(s); n += 1
+                h = seq_hash(s)
+                n += 1
                 bufs[h % B].append(b'%016x\t%d\t%d\t%s\t%s\n' % (h, KINDS.index(tag), n, rid.encode(), s))
                 size += len(s) + len(rid) + 40
-                if size > flush_mb * 2**20: flush(); size = 0
+                if size > flush_mb * 2**20:
+                    flush()
+                    size = 0
         if size: flush()
     write_json(done, {'files': [str(p) for p, _ in files], 'runs': runs, 'stats': dict(stats)})
     return dict(stats)
@@ -62,8 +68,11 @@ def _groups(files, group_mb):
     "Consecutive input files in groups of about `group_mb` (estimated uncompressed), so small files share one map task."
     out, cur, size = [], [], 0
     for p, fmt, est in files:
-        cur.append((p, fmt)); size += est
-        if size >= group_mb * 2**20: out.append(cur); cur, size = [], 0
+        cur.append((p, fmt))
+        size += est
+        if size >= group_mb * 2**20:
+            out.append(cur)
+            cur, size = [], 0
     return out + [cur] if cur else out
 
 # %% ../nbs/03_shards.ipynb #a153cb6e
@@ -73,7 +82,8 @@ def _bucket_records(work, n_groups, b):
         runs = json.loads((work/f'map-{i:05d}.json').read_text())['runs']
         with open(work/f'map-{i:05d}.bin', 'rb') as f:
             for offs in runs:
-                f.seek(offs[b]); yield from f.read(offs[b + 1] - offs[b]).splitlines()
+                f.seek(offs[b])
+                yield from f.read(offs[b + 1] - offs[b]).splitlines()
 
 def _reduce(task):
     "Shards of bucket `b`: one per (split, modality), records sorted by hash; returns their index entries and counts."
@@ -93,13 +103,16 @@ def _reduce(task):
     for (split, mod), recs in sorted(groups.items()):
         recs.sort()
         ids = tok.encode_batch([s.decode() for _, s, _ in recs], [t for _, _, t in recs])
-        offsets = np.zeros(len(ids) + 1, np.uint64); offsets[1:] = np.cumsum([len(x) for x in ids])
+        offsets = np.zeros(len(ids) + 1, np.uint64)
+        offsets[1:] = np.cumsum([len(x) for x in ids])
         name = f'{split}-{mod}-{b:05d}'
         with atomic_write(out/f'{name}.bin') as f: np.concatenate(ids, dtype=np.uint16).tofile(f)
         with atomic_write(out/f'{name}.idx.npy') as f: np.save(f, offsets)
         shards.append({'file': f'{name}.bin', 'offsets': f'{name}.idx.npy', 'split': split, 'modality': mod,
                        'n_records': len(recs), 'n_tokens': int(offsets[-1])})
-        for _, s, t in recs: per_tag[f'{t}/records'] += 1; per_tag[f'{t}/residues'] += len(s)
+        for _, s, t in recs:
+            per_tag[f'{t}/records'] += 1
+            per_tag[f'{t}/residues'] += len(s)
     res = {'shards': shards, 'duplicates': dups, 'per_tag': dict(per_tag)}
     write_json(done, res)
     return res
@@ -110,12 +123,17 @@ def _pool_map(fn, tasks, workers, desc, progress):
     bar = tqdm(total=len(tasks), desc=desc, disable=not progress, unit='task')
     if workers == 1 or len(tasks) <= 1:
         out = []
-        for t in tasks: out.append(fn(t)); bar.update()
+        for t in tasks:
+            out.append(fn(t))
+            bar.update()
     else:
         with mp.get_context('fork').Pool(workers) as pool:
             out = []
-            for r in pool.imap(fn, tasks): out.append(r); bar.update()
-    bar.close(); return out
+            for r in pool.imap(fn, tasks):
+                out.append(r)
+                bar.update()
+    bar.close()
+    return out
 
 def _tok_spec(tokenizer):
     if tokenizer == 'char': return 'char', 'char'
@@ -139,7 +157,8 @@ def prepare(inputs, out, tokenizer='char', strict=False, workers=None, progress=
     if index.exists():
         idx = json.loads(index.read_text())
         if idx.get('plan') != plan: raise OmniError(f'{out}: holds shards made from other inputs or settings; use an empty folder')
-        shutil.rmtree(work, ignore_errors=True); return idx
+        shutil.rmtree(work, ignore_errors=True)
+        return idx
     work.mkdir(parents=True, exist_ok=True)
     if (work/'plan.json').exists() and json.loads((work/'plan.json').read_text()) != plan:
         raise OmniError(f'{out}: an unfinished run with other inputs or settings is there; use an empty folder')
@@ -150,7 +169,8 @@ def prepare(inputs, out, tokenizer='char', strict=False, workers=None, progress=
     map_stats = _pool_map(_map, [(g, fs, work, B, strict, flush_mb) for g, fs in enumerate(groups)], workers, 'map', progress)
     _tokenizer(spec)                                       # load once before forking
     red = _pool_map(_reduce, [(b, work, out, len(groups), spec, val, test) for b in range(B)], workers, 'reduce', progress)
-    tok = _tokenizer(spec); read = sum((Counter(s) for s in map_stats), Counter())
+    tok = _tokenizer(spec)
+    read = sum((Counter(s) for s in map_stats), Counter())
     per_tag = sum((Counter(r['per_tag']) for r in red), Counter())
     shards = sorted((s for r in red for s in r['shards']), key=lambda s: (s['split'], s['modality'], s['file']))
     stats = {'records_read': read.pop('records', 0),

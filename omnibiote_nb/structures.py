@@ -28,7 +28,8 @@ def _mend_insertion_codes(lines, name):
                 if (l[21], l[22:27]) in seen and l[16] == ' ':
                     code = next((c for c in string.ascii_uppercase if (l[21], l[22:26] + c) not in seen), None)
                     if code is None: raise OmniError(f'{name}: line {i+1}: residue {l[21]} {l[22:27].strip()} repeats and no insertion code is free')
-                    new = l[22:26] + code; fixed.append(f'{l[21]} {l[22:27].strip()} at line {i+1}')
+                    new = l[22:26] + code
+                    fixed.append(f'{l[21]} {l[22:27].strip()} at line {i+1}')
                 seen.add((l[21], new or l[22:27]))
             if new: l = l[:22] + new + l[27:]
         out.append(l)
@@ -45,7 +46,8 @@ def read_structure(path):
         try: raw = gzip.decompress(raw)
         except (OSError, EOFError) as e: raise OmniError(f'{path}: damaged gzip file ({e})') from None
     lines = raw.decode('latin-1').splitlines()
-    if 'ENDMDL' in (ls := [l[:6] for l in lines]): lines = lines[:ls.index('ENDMDL')]
+    ls = [l[:6] for l in lines]
+    if 'ENDMDL' in ls: lines = lines[:ls.index('ENDMDL')]
     if not any(l.startswith(('ATOM  ', 'HETATM')) for l in lines):
         hint = ' (mmCIF is not read here; convert it to PDB)' if lines and lines[0].startswith('data_') else ''
         raise OmniError(f'{path}: not a PDB file, no ATOM/HETATM records{hint}')
@@ -96,7 +98,8 @@ def _heavy(residues): return [[a for a in r if a.element not in ('H', 'D')] for 
 
 def min_distances(path, protein_chain=None, na_chains=None, nucleotides_only=True, thresholds=CONTACT_THRESHOLDS) -> pd.DataFrame:
     "Per residue of the protein chain: its index in the chain's sequence, author number, letter, distance (Å) to the nearest nucleotide, contact labels."
-    m = read_structure(path); kinds = chain_kinds(m)
+    m = read_structure(path)
+    kinds = chain_kinds(m)
     prots = [c for c, k in kinds.items() if k == 'protein']
     if protein_chain is None:
         if len(prots) != 1: raise OmniError(f'{path}: {len(prots)} protein chains ({", ".join(prots) or "none"}); name one with protein_chain')
@@ -105,7 +108,8 @@ def min_distances(path, protein_chain=None, na_chains=None, nucleotides_only=Tru
     for c in [protein_chain, *na_chains]:
         if c not in kinds: raise OmniError(f'{path}: chain {c!r} is not a protein or nucleic-acid chain (have: {kinds})')
     if not na_chains: raise OmniError(f'{path}: no nucleic-acid chain (chains: {kinds})')
-    res = protein_residues(m[protein_chain]); atoms = _heavy(res)
+    res = protein_residues(m[protein_chain])
+    atoms = _heavy(res)
     na = [a for c in na_chains for r in _heavy(nucleotides(m[c]) if nucleotides_only else m[c]) for a in r]
     if not na: raise OmniError(f'{path}: chains {na_chains} have no heavy atoms')
     d = cKDTree(np.array([a.coord for a in na])).query(np.array([a.coord for r in atoms for a in r]))[0]
@@ -131,10 +135,12 @@ def contact_ratios(md, thresholds=CONTACT_THRESHOLDS) -> pd.DataFrame:
 def contact_figure(md=None, name='contact_distances') -> list[Path]:
     "Histogram of the distance to the nearest nucleotide (the bundled `min_distances.tsv.gz` by default); the ratios as its CSV, through `save_figure`."
     import matplotlib.pyplot as plt
-    md = load_min_distances() if md is None else md; ratios = contact_ratios(md)
+    md = load_min_distances() if md is None else md
+    ratios = contact_ratios(md)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(md.min_distance.clip(upper=40), bins=np.arange(0, 40.5, 0.5), color='0.4')
     for r, c in zip(ratios.itertuples(), ['C3', 'C1', 'C2']): ax.axvline(r.threshold, color=c, ls='--', label=f'{r.threshold:g} Å: {r.pos_neg:.2f} pos/neg')
     ax.set(xlabel='distance to nearest nucleotide (Å, clipped at 40)', ylabel='protein residues', title=f'{md.complex_id.nunique()} PDB protein–NA complexes')
-    ax.legend(); fig.tight_layout()
+    ax.legend()
+    fig.tight_layout()
     return save_figure(fig, ratios, name)

@@ -39,7 +39,8 @@ NUC_TABLE, AA_TABLE = _table(NUC, CHAR_VOCAB.index('A')), _table(AA, CHAR_VOCAB.
 # %% ../nbs/02_tokenizers.ipynb #47b51e2b
 def _is_protein_tag(tags):
     "Boolean per tag; an OmniError for a tag that is not one of the paper's."
-    if (bad := [t for t in tags if t not in TAG_NAMES]): raise OmniError(f'unknown molecule-type tag {bad[0]!r}; known: {", ".join(TAG_NAMES)}')
+    bad = [t for t in tags if t not in TAG_NAMES]
+    if bad: raise OmniError(f'unknown molecule-type tag {bad[0]!r}; known: {", ".join(TAG_NAMES)}')
     return np.array([t == PROTEIN for t in tags], bool)
 
 def _char_ids(seqs, prot):
@@ -49,7 +50,8 @@ def _char_ids(seqs, prot):
     if len(b) != lens.sum(): b = np.full(lens.sum(), 255, np.uint8)  # a non-ASCII character: every byte unknown, found below
     per_byte = np.repeat(prot, lens)
     ids = np.where(per_byte, AA_TABLE[b], NUC_TABLE[b]) if prot.any() and not prot.all() else (AA_TABLE if prot.all() else NUC_TABLE)[b]
-    if (bad := np.flatnonzero(ids == _NOT)).size:
+    bad = np.flatnonzero(ids == _NOT)
+    if bad.size:
         i = int(np.searchsorted(np.cumsum(lens), bad[0], side='right'))
         alphabet = AA if prot[i] else NUC
         j = next(k for k, c in enumerate(seqs[i]) if c not in alphabet)
@@ -67,11 +69,13 @@ class Tokenizer:
         self.vocab_size = len(self.pieces)
         self.piece_len = np.array([len(p) for p in self.pieces], np.int32)
         self._piece_arr = np.array(self.pieces, object)
-        self._is_prot = np.zeros(self.vocab_size, bool); self._is_prot[list(protein_ids)] = True
+        self._is_prot = np.zeros(self.vocab_size, bool)
+        self._is_prot[list(protein_ids)] = True
         self.tag_of = dict(tag_of)                                   # tag name -> id
         self.tag_ids = set(self.tag_of.values())
         self._tag_name = {v: k for k, v in self.tag_of.items()}
-        self._is_tag = np.zeros(self.vocab_size, bool); self._is_tag[list(self.tag_ids)] = True
+        self._is_tag = np.zeros(self.vocab_size, bool)
+        self._is_tag[list(self.tag_ids)] = True
         self._is_prot[self.tag_of[PROTEIN]] = True
 
     def is_protein(self, ids) -> np.ndarray: return self._is_prot[np.asarray(ids)]
@@ -86,9 +90,11 @@ def encode_batch(self: Tokenizer, seqs, tags) -> list[np.ndarray]:
     if not seqs: return []
     prot = _is_protein_tag(tags)
     body, ntok = self._residues(seqs, prot)
-    ends = np.cumsum(ntok + 2); starts = ends - ntok - 2
+    ends = np.cumsum(ntok + 2)
+    starts = ends - ntok - 2
     out = np.empty(ends[-1], np.uint16)
-    inner = np.ones(ends[-1], bool); inner[starts] = inner[ends - 1] = False
+    inner = np.ones(ends[-1], bool)
+    inner[starts] = inner[ends - 1] = False
     out[starts], out[ends - 1], out[inner] = [self.tag_of[t] for t in tags], EOS, body
     return [out[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
 
@@ -129,7 +135,8 @@ def spans(self: Tokenizer, ids) -> np.ndarray:
     "int32 (n_tokens, 2): residues [start, end) of its sequence that each token covers (tags, specials: empty)."
     ids = np.asarray(ids, np.int64)
     n = self.piece_len[ids].astype(np.int64)
-    end = np.cumsum(n); start = end - n
+    end = np.cumsum(n)
+    start = end - n
     base = np.maximum.accumulate(np.where(self._is_tag[ids], start, 0)) if len(ids) else start
     return np.stack([start - base, end - base], 1).astype(np.int32)
 
@@ -168,8 +175,10 @@ def _check_model(sp, alphabet, name):
     meta = [sp.id_to_piece(i) for i in range(N_META)]
     if meta != SPECIALS + TAG_PIECES: raise OmniError(f'{name}: ids 0-{N_META-1} are {meta}, expected {SPECIALS + TAG_PIECES}')
     pieces = [sp.id_to_piece(i) for i in range(N_META, sp.get_piece_size())]
-    if (bad := [p for p in pieces if set(p) - set(alphabet)]): raise OmniError(f'{name}: piece {bad[0]!r} has characters outside {alphabet}')
-    if (miss := set(alphabet) - set(pieces)): raise OmniError(f'{name}: letters {"".join(sorted(miss))} are not pieces; they would become <unk>')
+    bad = [p for p in pieces if set(p) - set(alphabet)]
+    if bad: raise OmniError(f'{name}: piece {bad[0]!r} has characters outside {alphabet}')
+    miss = set(alphabet) - set(pieces)
+    if miss: raise OmniError(f'{name}: letters {"".join(sorted(miss))} are not pieces; they would become <unk>')
     return pieces
 
 # %% ../nbs/02_tokenizers.ipynb #92a16fe9
@@ -189,11 +198,13 @@ class BPETokenizer(Tokenizer):
         "Load `nuc.model`, `prot.model` and `settings.json` from `path` (default: the models shipped in the package)."
         path = Path(path or BPE_DIR)
         files = [path/f for f in ('nuc.model', 'prot.model', 'settings.json')]
-        if (miss := [str(f) for f in files if not f.is_file()]): raise OmniError(f'BPE tokenizer: missing {", ".join(miss)}')
+        miss = [str(f) for f in files if not f.is_file()]
+        if miss: raise OmniError(f'BPE tokenizer: missing {", ".join(miss)}')
         settings = read_json(files[2])
         for f, m in zip(files, ('nuc', 'prot')):
             if not isinstance(settings.get(m, {}), dict): raise OmniError(f'{files[2]}: {m!r} should be an object')
-            if (want := settings.get(m, {}).get('sha256')) and file_hash(f) != want:
+            want = settings.get(m, {}).get('sha256')
+            if want and file_hash(f) != want:
                 raise OmniError(f'{f}: sha256 differs from {files[2]}; the models and settings come from different trainings')
         try: return cls(files[0].read_bytes(), files[1].read_bytes(), settings, str(path), threads)
         except RuntimeError as e: raise OmniError(f'{path}: nuc.model or prot.model is not a SentencePiece model ({str(e).strip()[:80]})') from None
@@ -202,7 +213,8 @@ class BPETokenizer(Tokenizer):
         _char_ids(seqs, prot)                                    # the alphabet check: an OmniError naming record and position
         out = [None] * len(seqs)
         for sp, want in ((self.nuc, False), (self.prot, True)):
-            if (idx := np.flatnonzero(prot == want)).size:
+            idx = np.flatnonzero(prot == want)
+            if idx.size:
                 for i, e in zip(idx, sp.encode([seqs[i] for i in idx], out_type=int, num_threads=self.threads)): out[i] = e
         ntok = np.fromiter(map(len, out), np.int64, len(out))
         body = np.fromiter(itertools.chain.from_iterable(out), np.uint16, ntok.sum())
@@ -213,10 +225,13 @@ def sample_chunks(seqs, chunk: int, k: int, seed: int = 0):
     "Reservoir sample of `k` chunks of at most `chunk` residues from the stream `seqs`; (sample, n_seqs, n_chunks, n_chars)."
     rng, res, n_seqs, n, chars = random.Random(seed), [], 0, 0, 0
     for s in seqs:
-        n_seqs += 1; chars += len(s)
+        n_seqs += 1
+        chars += len(s)
         for i in range(0, len(s), chunk):
             if len(res) < k: res.append(s[i:i + chunk])
-            elif (j := rng.randrange(n + 1)) < k: res[j] = s[i:i + chunk]
+            else:
+                j = rng.randrange(n + 1)
+                if j < k: res[j] = s[i:i + chunk]
             n += 1
     return res, n_seqs, n, chars
 
@@ -239,7 +254,9 @@ def train_bpe(nuc_seqs, prot_seqs, out, vocab_size=2048, chunk=1024, max_chars=4
         t0 = time.time()
         digest = hashlib.sha256()
         def tap(seqs):
-            for s in seqs: digest.update(s.encode() + b'\n'); yield s
+            for s in seqs:
+                digest.update(s.encode() + b'\n')
+                yield s
         sample, n_seqs, n_chunks, n_chars = sample_chunks(tap(seqs), chunk, max(1, max_chars // chunk), seed)
         spec = trainer_spec(alphabet, vocab_size, chunk, len(sample) + len(alphabet), threads)
         spm.set_random_generator_seed(seed)
@@ -261,7 +278,8 @@ def corpus(modality: str, split: str|None = 'train', root=None):
         for r in read_records(p):
             h = seq_hash(r.seq)
             if h in seen or (split and split_of(r.seq, h=h) != split): continue
-            seen.add(h); yield r
+            seen.add(h)
+            yield r
 
 def train(out=None, vocab_size=2048, max_chars=48_000_000, seed=0, threads=2, root=None) -> dict:
     "Train the BPE tokenizers on the train split of the bundled corpus into `out` (default: the package's models)."
@@ -314,7 +332,8 @@ def piece_stats(tok: BPETokenizer, recs) -> 'pd.DataFrame':
 
 def plot_piece_stats(df, name='tokenizers_bpe_pieces') -> list[Path]:
     "Bar charts of piece lengths in the vocabulary and in held-out encodings; name.{csv,png,pdf} in figures_dir()."
-    import matplotlib; matplotlib.use('Agg', force=False)
+    import matplotlib
+    matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, col, what in zip(axs, ('vocab_pieces', 'heldout_tokens'), ('pieces in the vocabulary', 'tokens, held-out records')):
@@ -322,8 +341,11 @@ def plot_piece_stats(df, name='tokenizers_bpe_pieces') -> list[Path]:
             rpt = d.heldout_residues.sum() / max(d.heldout_tokens.sum(), 1)
             ax.bar(d.piece_length + (k - .5) * .4, d[col] / d[col].sum(), width=.4, color=('tab:blue', 'tab:orange')[k],
                    label=f'{m}' + (f' ({rpt:.2f} residues/token)' if col == 'heldout_tokens' else ''))
-        ax.set_xlabel('piece length (residues)'); ax.set_ylabel(f'fraction of {what}'); ax.legend()
-    fig.suptitle('BPE pieces: 2,048 per modality (Methods 4.1)'); fig.tight_layout()
+        ax.set_xlabel('piece length (residues)')
+        ax.set_ylabel(f'fraction of {what}')
+        ax.legend()
+    fig.suptitle('BPE pieces: 2,048 per modality (Methods 4.1)')
+    fig.tight_layout()
     return save_figure(fig, df, name)
 
 def heldout_records(root=None) -> list:

@@ -11,6 +11,7 @@ from omnibiote_nb.lifecode_data import read_coding, cds_protein, codon_usage, re
 from omnibiote_nb.codon_tokenizer import CodonTokenizer, prepare_lifecode, FWD0, REV0, ORPH0
 from omnibiote_nb.hybrid_encoder import load_hybrid, hybrid_flops_per_token
 from omnibiote_nb.lifecode_pretrain import *
+from omnibiote_nb.ladder import LADDER
 from test_pretrain import losses, signal_at, REPO
 
 GB = 'files/biopython__biopython/Tests/GenBank/'
@@ -51,10 +52,13 @@ def test_teacher_pieces_and_packed_records():
     assert idx.shape[1] <= 3 and (idx.reshape(-1)[tp] == res[t.reshape(-1)[sp]]).all() and (doc.reshape(-1)[tp] == 0).all()
 
 def test_cpu_preset_matches_the_ladder_flops():
+    "lifecode-cpu: the hybrid of the reference run's size, trained for that run's FLOPs (977 steps of 32 windows of 256)."
     p = LIFECODE_TRAIN_PRESETS['lifecode-cpu']
-    cfg = hybrid_config(dict(vars(preset('cpu-3', 329, max_len=1024))) | SHAPE | dict(attn_window=PRESETS['cpu']['attn_window']))
+    size = LADDER[REFERENCE][0]
+    assert p['model'] == size
+    cfg = hybrid_config(dict(vars(preset(size, 329, max_len=1024))) | SHAPE | dict(attn_window=PRESETS['cpu']['attn_window']))
     ours = hybrid_flops_per_token(cfg, p['window']) * p['tokens']
-    assert ladder_flops() == flops_per_token(preset('cpu-3', 49, max_len=256), 256) * 977 * 32 * 256
+    assert ladder_flops() == flops_per_token(preset(size, 49, max_len=256), 256) * 977 * 32 * 256
     assert abs(ours / ladder_flops() - 1) < 1 / 1000 and p['tokens'] % (p['window'] * p['batch']) == 0
 
 @pytest.fixture(scope='module')
@@ -86,15 +90,8 @@ train_lifecode(**json.loads(sys.argv[1]), callbacks=[Slow()])
 '''
 
 def run(tmp, kw, slow=0, wait=True):
-    import os, subprocess, sys
-    (tmp/'driver.py').write_text(DRIVER)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]), SLOW=str(slow), OMP_NUM_THREADS='1')
-    p = subprocess.Popen([sys.executable, str(tmp/'driver.py'), json.dumps(kw)], env=env, cwd=tmp,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if wait:
-        out = p.communicate(timeout=600)[0]
-        assert p.returncode == 0, out[-3000:]
-    return p
+    from _driver import run_driver
+    return run_driver(tmp, DRIVER, kw, slow, wait, timeout=600)
 
 def test_resume_after_sigkill_with_distillation(shards, teacher, tmp_path):
     "Killed after a checkpoint and resumed: the same MLM losses, distillation losses and held-out losses as an unbroken run."

@@ -3,6 +3,7 @@ from omnibiote_nb.tokenizers import CharTokenizer, save_tokenizer
 import json, os, signal, subprocess, sys, time, tracemalloc
 from pathlib import Path
 import numpy as np, pytest, torch
+from _driver import run_driver
 from omnibiote_nb.stream import *
 from omnibiote_nb.pretrain import *
 from omnibiote_nb.ladder import *
@@ -46,15 +47,7 @@ kw = json.loads(sys.argv[1])
 pretrain(**kw, callbacks=[Slow()] + ([Groups()] if kw.get('strategy') == 'fsdp' else []))
 '''
 
-def run(tmp, kw, slow=0, wait=True):
-    (tmp/'driver.py').write_text(DRIVER)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]), SLOW=str(slow), OMP_NUM_THREADS='1')
-    p = subprocess.Popen([sys.executable, str(tmp/'driver.py'), json.dumps(kw)], env=env, cwd=tmp,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if wait:
-        out = p.communicate(timeout=120)[0]
-        assert p.returncode == 0, out[-3000:]
-    return p
+def run(tmp, kw, slow=0, wait=True): return run_driver(tmp, DRIVER, kw, slow, wait)
 
 def losses(run_dir): return {r['step']: r['loss'] for r in read_metrics(run_dir)['train']}
 
