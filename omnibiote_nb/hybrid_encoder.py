@@ -307,7 +307,8 @@ def context_conclusions(df) -> str:
         res = np.max(np.abs(np.polyval(k, h.tokens) - h.saved_mb) / h.saved_mb)
         lines.append(f'- the hybrid\'s saved activations lie on a line in the length ({k[0] * 1024:.2f} kB per token; largest relative residual {res:.4f}): memory grows linearly.')
     lines.append("- What this does not show: pure attention's memory here is also near linear, because PyTorch's CPU attention "
-                 "does not keep the T x T scores (a flash-style kernel); its cost shows in time. Timings are from a shared 2-core machine.")
+                 "does not keep the T x T scores (a flash-style kernel); its cost shows in time. Timings are of one machine, the one "
+                 "`make bench` ran on (`benchmarks/results.json` records it); the ratios, measured in the same run, travel better.")
     return '\n'.join(lines)
 
 def context_stage(runs) -> list[Path]:
