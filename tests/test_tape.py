@@ -26,9 +26,12 @@ def test_ss8_training_chains_have_no_homolog_in_the_test_sets():
 
 def test_stability_substitute_split_is_grouped_by_family():
     s = tape.load_stability()
-    test = s['test']['test (4 held-out families)']
+    test = s['test'][tape.STABILITY_TEST]
     assert not set(s['train'].group) & set(test.group) and not set(s['dev'].group) & set(test.group)
-    assert len(set(s['train'].group)) == 11 and len(set(test.group)) == 4
+    assert len(set(s['train'].group)) == 10 and len(set(s['dev'].group)) == 2 and len(set(test.group)) == 5
+    for part in (s['train'], s['dev'], test):   # the label is the score minus its family's mean, on every side
+        centred = part.score - part.groupby('group').score.transform('mean')
+        assert np.allclose(part.label, centred)
 
 def test_fluorescence_test_variants_have_more_mutations():
     t = tape._tsv('fluorescence/avgfp_tape_like_splits.tsv.gz')
