@@ -239,38 +239,50 @@ def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n
     return s
 
 # %% ../nbs/05_pretrain.ipynb #51913e96
+def _check_folder(out, s, resume) -> Path:
+    "The resume checkpoint of the run folder `out`, once settings `s` may start (or, with `resume`, continue) a run there."
+    ckpt = out/'checkpoints'/'resume.ckpt'
+    if out.exists() and not out.is_dir(): raise OmniError(f'{out}: is a file; the run folder must be a folder')
+    if (out/'run.json').exists() and resume:
+        old = json.loads((out/'run.json').read_text())
+        diff = sorted(k for k in s.keys() | old.keys() if s.get(k) != old.get(k))
+        if diff: raise OmniError(f"{out/'run.json'}: cannot resume with other settings ({', '.join(diff)} differ)")
+    elif ckpt.exists():
+        raise OmniError(f'{ckpt}: this run folder holds a checkpoint; resume it (resume=True, --resume) or use another folder')
+    return ckpt
+
+def _trainer(out, s, every, accum, devices, num_nodes, strategy, accelerator, precision, progress, callbacks) -> L.Trainer:
+    "The Lightning trainer of a run: bf16 on GPUs, fp32 on CPUs; a checkpoint and a validation every `every` steps."
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+    gpu = accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
+    checkpoints = ModelCheckpoint(out/'checkpoints', 'resume', every_n_train_steps=every, save_top_k=1, enable_version_counter=False)
+    return L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=_strategy(strategy),
+        precision=precision or ('bf16-mixed' if gpu else '32-true'), max_steps=s['steps'], max_epochs=-1, accumulate_grad_batches=accum,
+        gradient_clip_val=1.0, val_check_interval=every * accum, check_val_every_n_epoch=None, num_sanity_val_steps=0,
+        use_distributed_sampler=False, log_every_n_steps=1, enable_progress_bar=progress, enable_model_summary=progress,
+        logger=CSVLogger(out, name='logs'), plugins=[AtomicCheckpointIO()], default_root_dir=out,
+        callbacks=[checkpoints, MetricsFile(out/'metrics.jsonl'), *callbacks])
+
+# %% ../nbs/05_pretrain.ipynb #fe4f0bbd
 def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', modality='multi', tokens=None, *,
              batch=None, window=None, lr=None, warmup=None, seed=0, every=None, n_val=64, accum=1, num_nodes=1,
              accelerator='auto', precision=None, workers=0, dropout=None, progress=True, callbacks=(), module=MLM,
              config_extra=None, presets=TRAIN_PRESETS) -> Path:
     "Pretrain a model of training preset `preset` on the shards in `data`; run folder `out`; returns the exported model folder (`module`: `MLM` or a subclass; `config_extra`: fields added to its config; `presets`: the table `preset` is read from)."
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
-    out = Path(out); ckpt = out/'checkpoints'/'resume.ckpt'
-    if out.exists() and not out.is_dir(): raise OmniError(f'{out}: is a file; the run folder must be a folder')
+    out = Path(out)
     if accum < 1 or (every is not None and every < 1): raise OmniError(f'accum and every must be 1 or more (got {accum}, {every})')
     if accelerator in ('gpu', 'cuda') and not torch.cuda.is_available():
         raise OmniError(f'accelerator {accelerator!r}: torch sees no CUDA GPU here (torch {torch.__version__}); use cpu or auto')
     s = _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout, presets)
     if config_extra: s['config'] |= config_extra   # only when given: the settings of existing runs stay as they are
-    if (out/'run.json').exists() and resume:
-        old = json.loads((out/'run.json').read_text())
-        if (diff := sorted(k for k in s.keys() | old.keys() if s.get(k) != old.get(k))):
-            raise OmniError(f"{out/'run.json'}: cannot resume with other settings ({', '.join(diff)} differ)")
-    elif ckpt.exists(): raise OmniError(f'{ckpt}: this run folder holds a checkpoint; resume it (resume=True, --resume) or use another folder')
+    ckpt = _check_folder(out, s, resume)
     every = min(every or presets[preset]['every'], s['steps'])
     dm = PretrainData(data, s['window'], s['batch'], modality, seed, n_val, accum=accum, workers=workers)
     torch.manual_seed(seed)
     lm = module(s['config'], s['lr'], 1e-2, s['steps'], s['batch'] * s['window'], s['warmup'], s['window'], seed,
                 dm.val.mods, accum)
-    gpu = accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
-    trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=_strategy(strategy),
-        precision=precision or ('bf16-mixed' if gpu else '32-true'), max_steps=s['steps'], max_epochs=-1, accumulate_grad_batches=accum,
-        gradient_clip_val=1.0, val_check_interval=every * accum, check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        use_distributed_sampler=False, log_every_n_steps=1, enable_progress_bar=progress, enable_model_summary=progress,
-        logger=CSVLogger(out, name='logs'), plugins=[AtomicCheckpointIO()], default_root_dir=out,
-        callbacks=[ModelCheckpoint(out/'checkpoints', 'resume', every_n_train_steps=every, save_top_k=1,
-                                   enable_version_counter=False), MetricsFile(out/'metrics.jsonl'), *callbacks])
+    trainer = _trainer(out, s, every, accum, devices, num_nodes, strategy, accelerator, precision, progress, callbacks)
     if trainer.is_global_zero: write_json(out/'run.json', s)
     t0 = time.time()
     try: trainer.fit(lm, datamodule=dm, ckpt_path=ckpt if resume and ckpt.exists() else None)
@@ -283,9 +295,10 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
         trainer.validate(lm, datamodule=dm, verbose=False)
     trainer.save_checkpoint(ckpt, weights_only=False)
     if trainer.is_global_zero:
-        export(ckpt, out/'model', module); save_tokenizer(load_tokenizer(data), out/'model')
-        write_json(out/'summary.json', dict(steps=s['steps'], tokens=s['steps'] * s['batch'] * s['window'],
-                   flops=lm.flops_per_token * s['steps'] * s['batch'] * s['window'], val=lm.val_losses,
+        export(ckpt, out/'model', module)
+        save_tokenizer(load_tokenizer(data), out/'model')
+        tokens = s['steps'] * s['batch'] * s['window']
+        write_json(out/'summary.json', dict(steps=s['steps'], tokens=tokens, flops=lm.flops_per_token * tokens, val=lm.val_losses,
                    seconds_this_session=round(time.time() - t0, 1), devices=trainer.world_size, precision=str(trainer.precision)))
     return out/'model'
 
