@@ -86,7 +86,8 @@ class ConvProbe(nn.Module):
     "The paper's attention-map probe: 3x3 convolutions C -> c -> c -> c -> n_out, mean over keys, one logit per query."
     def __init__(self, c_in, channels=64, n_out=1):
         super().__init__()
-        self.register_buffer('mean', torch.zeros(c_in)); self.register_buffer('std', torch.ones(c_in))
+        self.register_buffer('mean', torch.zeros(c_in))
+        self.register_buffer('std', torch.ones(c_in))
         sizes = [c_in, channels, channels, channels, n_out]
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(sizes[:-1], sizes[1:]))
     def forward(self, X, mask):
@@ -136,7 +137,10 @@ def train_probe(ws, p, seed=0, target=None) -> ConvProbe:
         y = y if target is None else y[..., target:target + 1]
         ok = ~torch.isnan(y)
         loss = F.binary_cross_entropy_with_logits(probe(X, mask)[ok], y[ok])
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
     return probe.eval()
 
 @torch.no_grad()
@@ -153,7 +157,8 @@ def residue_probs(probe, ws, batch=64) -> list[np.ndarray]:
 def select(prob, y) -> float:
     "The decision threshold with the highest F1 of probabilities `prob` against labels `y`."
     order = np.argsort(-prob, kind='stable')
-    tp = np.cumsum(y[order]); k = np.arange(1, len(y) + 1)
+    tp = np.cumsum(y[order])
+    k = np.arange(1, len(y) + 1)
     f1s = 2 * tp / (k + y.sum())
     i = int(np.argmax(f1s))
     return float(prob[order][i])
@@ -345,7 +350,9 @@ def figure_table(results) -> pd.DataFrame:
 
 def plot_gain(results, name='fig2c_attention_probe', label='CPU scale') -> list[Path]:
     "Figure 2c: F1 gain of the probe on the dG model's maps over the base model's, per size and threshold, mean +- SEM over folds."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     g = gains(results)
     fig, axs = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     sizes = list(dict.fromkeys(g['size']))

@@ -64,23 +64,29 @@ def register(task: Task) -> Task:
 # %% ../nbs/15_benchmarks.ipynb #9d1c6b33
 def _check_split(task, name, df):
     if not isinstance(df, pd.DataFrame): raise OmniError(f'task {task.name}, split {name}: expected a DataFrame, got {type(df).__name__}')
-    if miss := [c for c in ('seq', 'label') if c not in df.columns]: raise OmniError(f'task {task.name}, split {name}: missing columns {miss}')
+    miss = [c for c in ('seq', 'label') if c not in df.columns]
+    if miss: raise OmniError(f'task {task.name}, split {name}: missing columns {miss}')
     if not len(df): raise OmniError(f'task {task.name}, split {name}: no rows')
     bad = np.flatnonzero(~df.seq.map(lambda s: isinstance(s, str) and len(s) > 0).to_numpy())
     if len(bad): raise OmniError(f'task {task.name}, split {name}: row {bad[0] + 1} has an empty or missing sequence')
     if task.per_residue:
         lens = np.array([len(np.asarray(y)) for y in df.label]) - df.seq.str.len().to_numpy()
-        if (bad := np.flatnonzero(lens != 0)).size: raise OmniError(f'task {task.name}, split {name}: row {bad[0] + 1}: {len(df.seq.iloc[bad[0]])} residues but {len(df.label.iloc[bad[0]])} labels')
+        bad = np.flatnonzero(lens != 0)
+        if bad.size:
+            raise OmniError(f'task {task.name}, split {name}: row {bad[0] + 1}: '
+                            f'{len(df.seq.iloc[bad[0]])} residues but {len(df.label.iloc[bad[0]])} labels')
     elif task.classifier:
         y = df.label.to_numpy()
-        if (bad := np.flatnonzero((y < 0) | (y >= task.n_out) | (y != np.round(y)))).size:
+        bad = np.flatnonzero((y < 0) | (y >= task.n_out) | (y != np.round(y)))
+        if bad.size:
             raise OmniError(f'task {task.name}, split {name}: row {bad[0] + 1}: label {y[bad[0]]!r} is not a class 0..{task.n_out - 1}')
     return df.reset_index(drop=True)
 
 def splits(task: Task) -> dict:
     "{'train': df, 'dev': df or None, 'test': {name: df}}: the task's splits, checked (a single test set is named 'test')."
     d = task.load()
-    if miss := [k for k in ('train', 'test') if d.get(k) is None]: raise OmniError(f'task {task.name}: load() gave no {miss[0]} split')
+    miss = [k for k in ('train', 'test') if d.get(k) is None]
+    if miss: raise OmniError(f'task {task.name}: load() gave no {miss[0]} split')
     tests = d['test'] if isinstance(d['test'], dict) else {'test': d['test']}
     return dict(train=_check_split(task, 'train', d['train']), dev=None if d.get('dev') is None else _check_split(task, 'dev', d['dev']),
                 test={k: _check_split(task, k, v) for k, v in tests.items()})
@@ -323,7 +329,9 @@ def read_results(paths) -> pd.DataFrame:
         p = Path(p)
         files = sorted(p.rglob('*__seed*.json')) if p.is_dir() else [p]
         for f in files:
-            if f.suffix == '.csv': rows += pd.read_csv(f).to_dict('records'); continue
+            if f.suffix == '.csv':
+                rows += pd.read_csv(f).to_dict('records')
+                continue
             d = read_json(f)
             rows += d.get('rows', [])
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
@@ -536,7 +544,9 @@ def aggregate(rows, categories=None) -> pd.DataFrame:
 
 def plot_aggregate(rows, name, title, categories=None, ylabel='mean score over tasks') -> list[Path]:
     "The aggregate score of every model against its pretraining FLOPs (random-init and baselines as lines); PNG, PDF, CSV."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     a = aggregate(rows, categories)
     fig, ax = plt.subplots(figsize=(7, 4.4))
     pre = a[(a['init'] == 'pretrained') & (a.flops > 0)]
@@ -559,7 +569,9 @@ def plot_aggregate(rows, name, title, categories=None, ylabel='mean score over t
 
 def plot_tasks(rows, published, name, title, xlabel='score') -> list[Path]:
     "Per task: our scores (first test set) as bars, the published numbers as markers; PNG, PDF and the long CSV of both."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     r = rows[rows.source == OURS] if 'source' in rows else rows
     r = r[r.split == r.groupby('task').split.transform('first')]
     r = r.assign(label=[f'{m} {"(fine-tuned)" if k == "finetune" else "(frozen probe)" if k == "probe" else ""}'.strip()
@@ -631,7 +643,8 @@ def user_task(csv_path, kind='classify', metric=None, tag='DNA', name=None, seed
     if not csv_path.exists(): raise OmniError(f'{csv_path}: no such file')
     df = pd.read_csv(csv_path, dtype={'sequence': str, 'seq': str, 'split': str})
     df = df.rename(columns={'sequence': 'seq'})
-    if miss := [c for c in ('seq', 'label') if c not in df.columns]: raise OmniError(f'{csv_path}: missing column(s) {miss} (need sequence,label)')
+    miss = [c for c in ('seq', 'label') if c not in df.columns]
+    if miss: raise OmniError(f'{csv_path}: missing column(s) {miss} (need sequence,label)')
     if kind.startswith('residue'): raise OmniError(f'{csv_path}: a CSV task is per sequence; use kind classify or regress')
     bad = np.flatnonzero(df.seq.isna().to_numpy() | pd.to_numeric(df.label, errors='coerce').isna().to_numpy())
     if len(bad): raise OmniError(f'{csv_path}: row {bad[0] + 1} (line {bad[0] + 2}): empty sequence or non-numeric label')

@@ -53,7 +53,8 @@ def _check(seq, tag, region, where):
     r = np.asarray(region, np.uint8)
     if len(b) != len(seq) or len(r) != len(b): raise OmniError(f'{where}: {len(seq)} nucleotides but {len(r)} region codes')
     code = _NT[b]
-    if (bad := np.flatnonzero(code == 255)).size: raise OmniError(f'{where}: {seq[bad[0]]!r} at position {bad[0] + 1} is not a nucleotide of {NUC}')
+    bad = np.flatnonzero(code == 255)
+    if bad.size: raise OmniError(f'{where}: {seq[bad[0]]!r} at position {bad[0] + 1} is not a nucleotide of {NUC}')
     rt = tag == PROTEIN
     bad = np.flatnonzero(r != RT) if rt else np.flatnonzero(r > 6)
     if bad.size: raise OmniError(f'{where}: region {int(r[bad[0]])} at position {bad[0] + 1} in a <{tag}> record '
@@ -112,7 +113,8 @@ def _decode(self: CodonTokenizer, ids) -> tuple[str, str, np.ndarray]:
     tag, body = self._tag_name[int(ids[0])], ids[1:-1]
     rt = tag == PROTEIN
     ok = ((body >= FWD0) & (body < REV0)) if rt else (self.piece_len[body] > 0)
-    if (bad := np.flatnonzero(~ok)).size:
+    bad = np.flatnonzero(~ok)
+    if bad.size:
         k = int(body[bad[0]])
         raise OmniError(f'decode: token {bad[0] + 1} (id {k}, {self.codon[k] or self.id_to_piece(k)!r}) cannot be in a <{tag}> record')
     n = self.piece_len[body]
@@ -147,7 +149,9 @@ def prepare_lifecode(out, gb_paths=None, prot_paths=None, codons: dict|None=None
     for orig, r in tqdm(unified_records(gb_paths, prot_paths, codons, stats), desc='records', disable=not progress, unit='rec'):
         mod = 'prot' if r.tag == PROTEIN else 'nuc'
         h = seq_hash(orig)
-        if (mod, h, orig) in seen: stats['duplicates'] += 1; continue
+        if (mod, h, orig) in seen:
+            stats['duplicates'] += 1
+            continue
         seen.add((mod, h, orig))
         groups.setdefault((split_of(None, val, test, h=h), mod), []).append((h, r))
     shards = []

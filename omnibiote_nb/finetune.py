@@ -61,7 +61,8 @@ def fit_scaling(model, y_train):
     "Set the model's target mean and std (regression) from the training targets `y_train` (N, n_out) or (N,)."
     if model.loss_kind != 'mse': return model
     y = torch.as_tensor(np.asarray(y_train, np.float64).reshape(len(y_train), -1))
-    model.y_mean.copy_(y.mean(0).float()); model.y_std.copy_(y.std(0).clamp_min(1e-8).float())
+    model.y_mean.copy_(y.mean(0).float())
+    model.y_std.copy_(y.std(0).clamp_min(1e-8).float())
     return model
 
 def destandardise(model, out):
@@ -72,9 +73,12 @@ def destandardise(model, out):
 def pad(arrs, pad_id, length=None):
     "Stack 1-d token arrays into (idx, doc_ids) LongTensors padded to `length` (default: the longest)."
     T = length or max(len(a) for a in arrs)
-    idx = torch.full((len(arrs), T), pad_id, dtype=torch.long); doc = torch.full((len(arrs), T), -1, dtype=torch.long)
+    idx = torch.full((len(arrs), T), pad_id, dtype=torch.long)
+    doc = torch.full((len(arrs), T), -1, dtype=torch.long)
     for i, a in enumerate(arrs):
-        a = torch.as_tensor(np.asarray(a, np.int64)[:T]); idx[i, :len(a)] = a; doc[i, :len(a)] = 0
+        a = torch.as_tensor(np.asarray(a, np.int64)[:T])
+        idx[i, :len(a)] = a
+        doc[i, :len(a)] = 0
     return idx, doc
 
 def collate(xs, pad_id):
@@ -84,10 +88,12 @@ def collate(xs, pad_id):
 # %% ../nbs/06_finetune.ipynb #0542931a
 def length_batches(lengths, batch, rng=None, pool=50):
     "Index arrays of batches: shuffled (when `rng` is given), then sorted by length inside pools of `pool` batches."
-    n = len(lengths); order = rng.permutation(n) if rng is not None else np.arange(n)
+    n = len(lengths)
+    order = rng.permutation(n) if rng is not None else np.arange(n)
     out = []
     for s in range(0, n, batch * pool):
-        chunk = order[s:s + batch * pool]; chunk = chunk[np.argsort(np.asarray(lengths)[chunk], kind='stable')]
+        chunk = order[s:s + batch * pool]
+        chunk = chunk[np.argsort(np.asarray(lengths)[chunk], kind='stable')]
         out += [chunk[i:i + batch] for i in range(0, len(chunk), batch)]
     if rng is not None: out = [out[i] for i in rng.permutation(len(out))]
     return out
@@ -96,7 +102,9 @@ def micro_batches(idx, lengths, max_tokens):
     "Split one batch (sorted by length) into runs whose padded size rows * longest stays within `max_tokens`."
     out, cur = [], []
     for i in idx[np.argsort(np.asarray(lengths)[idx], kind='stable')]:
-        if cur and (len(cur) + 1) * lengths[i] > max_tokens: out.append(np.array(cur)); cur = []
+        if cur and (len(cur) + 1) * lengths[i] > max_tokens:
+            out.append(np.array(cur))
+            cur = []
         cur.append(i)
     return out + [np.array(cur)] if cur else out
 
@@ -145,7 +153,9 @@ def _targets(ys, model, T):
     "Batch targets: (B, n_out) floats / (B,) classes, or (B, T) per token padded with NaN."
     if model.per_token:
         out = torch.full((len(ys), T), float('nan'))
-        for i, y in enumerate(ys): y = torch.as_tensor(np.asarray(y, np.float32))[:T]; out[i, :len(y)] = y
+        for i, y in enumerate(ys):
+            y = torch.as_tensor(np.asarray(y, np.float32))[:T]
+            out[i, :len(y)] = y
         return out
     if model.loss_kind == 'ce': return torch.as_tensor(np.asarray(ys, np.int64))
     return torch.as_tensor(np.asarray(ys, np.float32)).reshape(len(ys), -1)
@@ -174,28 +184,38 @@ def _collate(model, xs, device):
 
 def finetune(model, x_train, y_train, x_test=None, cfg: FinetuneConfig | None = None) -> dict:
     "Fit `model` on (x_train, y_train); return {'pred': predictions on x_test, 'losses': per step, 'seconds'}."
-    cfg = cfg or FinetuneConfig(); t0 = time.time()
+    cfg = cfg or FinetuneConfig()
+    t0 = time.time()
     if not len(x_train): raise OmniError('finetune: empty training set')
     if len(x_train) != len(y_train): raise OmniError(f'finetune: {len(x_train)} examples but {len(y_train)} targets')
-    torch.manual_seed(cfg.seed); rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
     fit_scaling(model, y_train) if not model.per_token else None
     model.to(cfg.device).train()
     lengths = np.array([_length(x) for x in x_train])
-    steps_per_epoch = math.ceil(len(x_train) / cfg.batch); steps = cfg.epochs * steps_per_epoch
+    steps_per_epoch = math.ceil(len(x_train) / cfg.batch)
+    steps = cfg.epochs * steps_per_epoch
     opt = torch.optim.AdamW(param_groups(model, cfg), betas=cfg.betas, eps=cfg.eps)
-    sched = schedule(opt, cfg, steps); losses = []
+    sched = schedule(opt, cfg, steps)
+    losses = []
     from tqdm.auto import tqdm
     with tqdm(total=steps, disable=not cfg.progress, desc='fine-tune', mininterval=2, leave=False) as bar:
         for epoch in range(cfg.epochs):
             for b in length_batches(lengths, cfg.batch, rng):
-                n = _n_labels(model, [y_train[i] for i in b]); total = 0.0
+                n = _n_labels(model, [y_train[i] for i in b])
+                total = 0.0
                 for mb in micro_batches(b, lengths, cfg.max_tokens):
                     inputs = _collate(model, [x_train[i] for i in mb], cfg.device)
                     y = _targets([y_train[i] for i in mb], model, inputs[0][0].shape[1]).to(cfg.device)
                     s, _ = loss_sum(model, model(inputs), y)
-                    (s / max(n, 1)).backward(); total += float(s.detach())
-                opt.step(); opt.zero_grad(set_to_none=True); sched.step()
-                losses.append(total / max(n, 1)); bar.update(); bar.set_postfix(loss=f'{losses[-1]:.3f}', refresh=False)
+                    (s / max(n, 1)).backward()
+                    total += float(s.detach())
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                sched.step()
+                losses.append(total / max(n, 1))
+                bar.update()
+                bar.set_postfix(loss=f'{losses[-1]:.3f}', refresh=False)
     out = dict(losses=np.array(losses), seconds_train=time.time() - t0)
     if x_test is not None: out['pred'] = predict(model, x_test, cfg)
     out['seconds'] = time.time() - t0
@@ -204,8 +224,11 @@ def finetune(model, x_train, y_train, x_test=None, cfg: FinetuneConfig | None = 
 @torch.no_grad()
 def predict(model, xs, cfg: FinetuneConfig | None = None) -> np.ndarray | list:
     "Predictions in target units: (N,) or (N, n_out); per token a list of (T_i, n_out) arrays; logits for classifiers."
-    cfg = cfg or FinetuneConfig(progress=False); was_training = model.training; model.to(cfg.device).eval()
-    lengths = np.array([_length(x) for x in xs]); res = [None] * len(xs)
+    cfg = cfg or FinetuneConfig(progress=False)
+    was_training = model.training
+    model.to(cfg.device).eval()
+    lengths = np.array([_length(x) for x in xs])
+    res = [None] * len(xs)
     for b in length_batches(lengths, max(1, cfg.max_tokens // max(1, int(lengths.max(initial=1))))):
         inputs = _collate(model, [xs[i] for i in b], cfg.device)
         out = destandardise(model, model(inputs).float()).cpu().numpy()

@@ -40,7 +40,8 @@ def bundled_tasks() -> list[str]:
 # %% ../nbs/16_gue.ipynb #58c68f8f
 def _read_split(path, task, split):
     df = pd.read_csv(path, dtype={'sequence': str})
-    if miss := [c for c in ('sequence', 'label') if c not in df.columns]: raise OmniError(f'{path}: missing column(s) {miss} (GUE files are sequence,label)')
+    miss = [c for c in ('sequence', 'label') if c not in df.columns]
+    if miss: raise OmniError(f'{path}: missing column(s) {miss} (GUE files are sequence,label)')
     return df.rename(columns={'sequence': 'seq'})[['seq', 'label']]
 
 def load_gue(task, root=None) -> dict:

@@ -267,7 +267,8 @@ def context_curves(lengths=None, shape=None, repeat=3, threads=2, progress=True,
 
 def context_figure(df=None, name='lifecode_context') -> list[Path]:
     "Time, peak memory and saved activations per token against context length for both encoders (CPU scale); name.{csv,png,pdf}."
-    import matplotlib; matplotlib.use('Agg', force=False)
+    import matplotlib
+    matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     df = context_curves() if df is None else df
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.6))

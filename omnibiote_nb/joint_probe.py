@@ -33,7 +33,8 @@ def load_pairs(path=None) -> pd.DataFrame:
     "The gene/protein pairs: pair (row in the file), gene, protein, their lengths, introns, organism, product."
     path = Path(path or bundled(PAIRS, 'pairs_sample.jsonl.gz'))
     raw = pd.read_json(path, lines=True)
-    if missing := [c for c in ('genomic_seq', 'protein') if c not in raw.columns]: raise OmniError(f'{path}: missing columns {missing}')
+    missing = [c for c in ('genomic_seq', 'protein') if c not in raw.columns]
+    if missing: raise OmniError(f'{path}: missing columns {missing}')
     stats = Counter()
     genes = [norm_seq(str(s).encode(), GENE_TAG, stats) for s in raw.genomic_seq]
     prots = [norm_seq(str(s).encode(), PROTEIN, stats) for s in raw.protein]
@@ -446,7 +447,9 @@ def _bxp(ax, boxes, labels, exclude_outliers, colours):
 
 def plot_boxes(boxes, representation, name, exclude_outliers, label='CPU scale', what='fig2a') -> list[Path]:
     "Matched and unmatched held-out cosines of one representation, one pair of boxes per split."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     b = boxes[boxes.representation == representation].sort_values(['split', 'pairs'])
     fig, ax = plt.subplots(figsize=(max(4, 1.1 * b.split.nunique() + 2), 3.6))
     _bxp(ax, b.to_dict('records'), [f"{r['pairs']}\nsplit {r['split']}" for r in b.to_dict('records')], exclude_outliers,
@@ -472,7 +475,9 @@ def summary(rows, subset='all') -> pd.DataFrame:
 
 def plot_retrieval(rows, name='joint_probe_retrieval', label='CPU scale') -> list[Path]:
     "Top-10 retrieval both ways, median rank and AUROC of every representation (mean +- SEM over splits), chance marked."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     s = summary(rows)
     n = s.n_test.mean()
     chance = dict(g2p_top10=10 / n, p2g_top10=10 / n, g2p_median_rank=(n + 1) / 2, auroc=0.5)
@@ -492,7 +497,9 @@ def plot_retrieval(rows, name='joint_probe_retrieval', label='CPU scale') -> lis
 
 def plot_cosines(boxes, split_=0, name='joint_probe_cosines', label='CPU scale') -> list[Path]:
     "Matched and unmatched held-out cosines of every representation on one split (outliers excluded, as Figure 2a)."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     b = boxes[boxes.split == split_]
     reps = list(dict.fromkeys(b.representation))
     fig, ax = plt.subplots(figsize=(1.0 * len(reps) + 2, 4.2))
@@ -637,7 +644,8 @@ def _read_pair_file(path) -> pd.DataFrame:
     if not path.is_file(): raise OmniError(f'{path}: no such file')
     if path.name.endswith(('.jsonl', '.jsonl.gz')): return load_pairs(path)
     t = pd.read_csv(path, sep='\t' if path.name.endswith(('.tsv', '.tsv.gz')) else ',', dtype=str, keep_default_na=False)
-    if missing := [c for c in ('gene', 'protein') if c not in t.columns]: raise OmniError(f'{path}: missing columns {missing} (a pairs file needs gene and protein)')
+    missing = [c for c in ('gene', 'protein') if c not in t.columns]
+    if missing: raise OmniError(f'{path}: missing columns {missing} (a pairs file needs gene and protein)')
     rows = []
     for i, (g, pr) in enumerate(zip(t.gene, t.protein)):
         gn = norm_seq(g.strip().encode(), GENE_TAG, strict=True, where=f'{path}: row {i + 1} gene')

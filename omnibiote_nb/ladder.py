@@ -60,7 +60,8 @@ def seen_counts(shards_dir, modality, window, seed, n_windows) -> dict:
     st, V = Stream(shards_dir, 'train', modality, window, seed), read_index(shards_dir)['vocab_size']
     c = {m: np.zeros(V, np.int64) for m in st.mods}
     for g in range(n_windows):
-        w = st[g]; c[MODALITIES[w['modality']]] += np.bincount(w['targets'][w['mask']], minlength=V)
+        w = st[g]
+        c[MODALITIES[w['modality']]] += np.bincount(w['targets'][w['mask']], minlength=V)
     return c
 
 # %% ../nbs/05a_ladder.ipynb #719ce068
@@ -82,7 +83,8 @@ def held_out_breakdown(net, shards_dir, m, window, seen, n_val=64, batch=16) -> 
             noisy.append(-mlm_logits(resampled, b).log_softmax(-1).gather(1, t)[:, 0])
             loss.append(-logp.gather(1, t)[:, 0])
             within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
-            leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1)); base.append(-uni[t[:, 0]].float())
+            leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1))
+            base.append(-uni[t[:, 0]].float())
             base_seen.append(-seen[t[:, 0]].float())
     d, c = torch.cat(loss) - torch.cat(base), torch.cat(noisy) - torch.cat(loss)   # per token, paired
     ds = torch.cat(loss) - torch.cat(base_seen)
@@ -94,7 +96,8 @@ def held_out_breakdown(net, shards_dir, m, window, seen, n_val=64, batch=16) -> 
 def plot_run(run, name=None) -> list:
     "Training loss, then held-out loss per modality (one panel each, own scale) against tokens, with the unigram baseline."
     import matplotlib.pyplot as plt, pandas as pd
-    run = Path(run); s, mt = json.loads((run/'run.json').read_text()), read_metrics(run)
+    run = Path(run)
+    s, mt = json.loads((run/'run.json').read_text()), read_metrics(run)
     base = unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])
     mods = [m for m in base if any(f'{m}_loss' in r for r in mt['val'])]
     fig, axs = plt.subplots(1, 1 + len(mods), figsize=(3.6 * (1 + len(mods)), 3.3))
@@ -108,8 +111,10 @@ def plot_run(run, name=None) -> list:
         v = [r for r in mt['val'] if f'{m}_loss' in r]
         ax.plot([r['tokens'] for r in v], [r[f'{m}_loss'] for r in v], 'o-', c=c, label='held-out')
         ax.axhline(base[m], ls='--', c='grey', label='unigram baseline')
-        ax.set(xlabel='tokens', title=f'held-out {"nucleic acid" if m == "nuc" else "protein"}'); ax.legend(fontsize=7)
-    fig.suptitle(f'{run.name}: masked-token loss (CPU scale)'); fig.tight_layout()
+        ax.set(xlabel='tokens', title=f'held-out {"nucleic acid" if m == "nuc" else "protein"}')
+        ax.legend(fontsize=7)
+    fig.suptitle(f'{run.name}: masked-token loss (CPU scale)')
+    fig.tight_layout()
     return save_figure(fig, pd.DataFrame(mt['val']).assign(**{f'unigram_{m}': base[m] for m in base}),
                        name or f'pretrain_{run.name}')
 
@@ -168,7 +173,8 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
         if len(d): ax.plot([], [], '_', ms=16, mew=2, c='grey', alpha=0.5, label="unigram of the run's own targets")
         ax.set(xscale='log', xlabel='pretraining FLOPs', ylabel='held-out MLM loss (nats per token)',
                title=f'{"nucleic acid" if m == "nuc" else "protein"} held-out, {"/".join(sorted({TOKENS[t] for t in d.tokenizer}))} tokens (CPU scale)')
-        ax.margins(y=0.3); ax.legend(fontsize=7)   # room for the legend
+        ax.margins(y=0.3)   # room for the legend
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, df, name)
 
@@ -230,7 +236,8 @@ def plot_protein_breakdown(df, name='pretrain_protein_breakdown') -> list:
     ax.axhline(0, c='grey', lw=0.8)
     top = ((df.within - df.unigram).clip(lower=0) + df.leak).max() if len(df) else 0.1
     ax.set(ylabel='nats above the unigram baseline', title='held-out protein loss, split (CPU scale)', ylim=(None, 1.4 * top))   # room for the legend
-    ax.tick_params(axis='x', labelrotation=30, labelsize=7); ax.legend(fontsize=7)
+    ax.tick_params(axis='x', labelrotation=30, labelsize=7)
+    ax.legend(fontsize=7)
     return save_figure(fig, df, name)
 
 # %% ../nbs/05a_ladder.ipynb #593360f3

@@ -40,7 +40,8 @@ def _parse(tokens, i):
     if t == 'join(':
         parts, i = [], i + 1
         while True:
-            p, i = _parse(tokens, i); parts += p
+            p, i = _parse(tokens, i)
+            parts += p
             if tokens[i] == ')': return parts, i + 1
             if tokens[i] != ',': raise ValueError(f'unexpected {tokens[i]!r} in join(')
             i += 1
@@ -94,12 +95,21 @@ def cds_features(rec: bytes, n: int, stats: Counter|None=None, where='') -> list
         if key != 'CDS': continue
         stats['cds'] += 1
         try: parts = parse_location(loc)
-        except Unsupported as e: stats[f'cds_skip:{e}'] += 1; continue
-        except (ValueError, IndexError): stats['cds_skip:unparsed'] += 1; log.debug(f'{where}: CDS location {loc!r} not parsed'); continue
-        if not parts or max(b for _, b, _ in parts) > n: stats['cds_skip:outside'] += 1; continue
+        except Unsupported as e:
+            stats[f'cds_skip:{e}'] += 1
+            continue
+        except (ValueError, IndexError):
+            stats['cds_skip:unparsed'] += 1
+            log.debug(f'{where}: CDS location {loc!r} not parsed')
+            continue
+        if not parts or max(b for _, b, _ in parts) > n:
+            stats['cds_skip:outside'] += 1
+            continue
         q = _qualifiers(quals)
         cs, tt = q.get('codon_start', '1'), q.get('transl_table', '1')
-        if not (cs in ('1', '2', '3') and tt.isdigit()): stats['cds_skip:qualifier'] += 1; continue
+        if not (cs in ('1', '2', '3') and tt.isdigit()):
+            stats['cds_skip:qualifier'] += 1
+            continue
         out.append(CDS(parts, int(cs), int(tt), re.sub(r'\s', '', q.get('translation', '')), 'pseudo' in q or 'pseudogene' in q))
     return out
 
@@ -113,9 +123,13 @@ def _entries(path, stats):
         buf = parts.pop()
         for p in parts:
             starts = [m.start() + 1 for m in re.finditer(rb'\nLOCUS', p)]
-            if len(starts) > 1: stats['records'] += len(starts) - 1; stats['skip:truncated'] += len(starts) - 1
+            if len(starts) > 1:
+                stats['records'] += len(starts) - 1
+                stats['skip:truncated'] += len(starts) - 1
             if starts: yield p[starts[-1]:]
-    if re.search(rb'\nLOCUS', buf): stats['records'] += 1; stats['skip:truncated'] += 1
+    if re.search(rb'\nLOCUS', buf):
+        stats['records'] += 1
+        stats['skip:truncated'] += 1
 
 CodingRecord = namedtuple('CodingRecord', 'id tag seq region cds')
 

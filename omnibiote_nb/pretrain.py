@@ -264,7 +264,7 @@ def _trainer(out, s, every, accum, devices, num_nodes, strategy, accelerator, pr
         logger=CSVLogger(out, name='logs'), plugins=[AtomicCheckpointIO()], default_root_dir=out,
         callbacks=[checkpoints, MetricsFile(out/'metrics.jsonl'), *callbacks])
 
-# %% ../nbs/05_pretrain.ipynb #fe4f0bbd
+# %% ../nbs/05_pretrain.ipynb #89df9287
 def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', modality='multi', tokens=None, *,
              batch=None, window=None, lr=None, warmup=None, seed=0, every=None, n_val=64, accum=1, num_nodes=1,
              accelerator='auto', precision=None, workers=0, dropout=None, progress=True, callbacks=(), module=MLM,

@@ -88,9 +88,12 @@ def _pieces(r, L, c, T, tile) -> tuple[np.ndarray, np.ndarray]:
     rec, first = np.repeat(r, k), np.cumsum(k) - k
     j = np.arange(len(rec)) - np.repeat(first, k)                         # a piece's number within its record
     start, size, lk = np.zeros(len(rec), np.int64), np.repeat(L, k), np.repeat(long, k)
-    if tile: start[lk] = j[lk] * T; size[lk] = np.minimum(T, size[lk] - start[lk])   # consecutive chunks
+    if tile:   # consecutive chunks
+        start[lk] = j[lk] * T
+        size[lk] = np.minimum(T, size[lk] - start[lk])
     else:    # a long record fills a window alone: its tag, then a random crop of the rest
-        start[lk] = np.where(j[lk] == 0, 0, 1 + np.repeat(c, 2)); size[lk] = np.where(j[lk] == 0, 1, T - 1)
+        start[lk] = np.where(j[lk] == 0, 0, 1 + np.repeat(c, 2))
+        size[lk] = np.where(j[lk] == 0, 1, T - 1)
     ws = first[_window_starts(L, long, T)]
     if tile: ws = np.sort(np.concatenate([ws] + [first[i] + np.arange(1, k[i]) for i in np.flatnonzero(long)]))
     dt = np.uint32 if max(int(r.max(initial=0)), int(L.max(initial=0))) < 2**32 else np.int64   # 12 bytes a piece, not 24
@@ -99,11 +102,14 @@ def _pieces(r, L, c, T, tile) -> tuple[np.ndarray, np.ndarray]:
 class Plan:
     "One epoch: every record of `lengths` once, in a random order, packed into windows of `T` a block at a time."
     def __init__(self, lengths, T, rng, tile=False, block=BLOCK):
-        n = len(lengths); self.lengths, self.T, self.tile, self.block = lengths, T, tile, block
-        self.order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64); rng.shuffle(self.order)   # = rng.permutation(n)
+        n = len(lengths)
+        self.lengths, self.T, self.tile, self.block = lengths, T, tile, block
+        self.order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+        rng.shuffle(self.order)   # = rng.permutation(n)
         self.crops, counts = [], []
         for b in range(max(1, -(-n // block))):   # crops drawn block after block from the same generator
-            L = self._lengths(b); long = L > T
+            L = self._lengths(b)
+            long = L > T
             c = np.zeros(0, np.int64) if tile else rng.integers(0, L[long] - T + 1)
             self.crops.append(c.astype(np.int32) if c.max(initial=0) < 2**31 else c)
             counts.append(len(_window_starts(L, long, T)) + (int((-(-L[long] // T) - 1).sum()) if tile else 0))
@@ -123,7 +129,8 @@ class Plan:
     def window(self, j) -> np.ndarray:
         "Pieces `(record, start, length)` of window `j`."
         b = int(np.searchsorted(self.first, j, side='right')) - 1
-        pieces, ptr = self.build(b); j -= int(self.first[b])
+        pieces, ptr = self.build(b)
+        j -= int(self.first[b])
         return pieces[ptr[j]:ptr[j + 1]]
 
 def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
@@ -133,11 +140,17 @@ def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
 # %% ../nbs/04a_stream.ipynb #c7985ed0
 def build_window(shards: Shards, pieces, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "(tokens, doc_ids, fixed) of a window made of `pieces`, padded to `T`."
-    tok = np.full(T, PAD, np.int64); doc = np.full(T, -1, np.int64); fixed = np.ones(T, bool)
+    tok = np.full(T, PAD, np.int64)
+    doc = np.full(T, -1, np.int64)
+    fixed = np.ones(T, bool)
     at, d, prev = 0, -1, -1
     for r, s, n in pieces.tolist():   # Python ints: uint32 + a large shard offset must not wrap
-        if r != prev: d += 1; prev = r
-        tok[at:at+n] = shards.tokens_of(r, s, n); doc[at:at+n] = d; fixed[at:at+n] = False
+        if r != prev:
+            d += 1
+            prev = r
+        tok[at:at+n] = shards.tokens_of(r, s, n)
+        doc[at:at+n] = d
+        fixed[at:at+n] = False
         if s == 0: fixed[at] = True                              # the tag
         if s + n == shards.lengths[r]: fixed[at+n-1] = True       # the end-of-sequence
         at += n
@@ -149,7 +162,8 @@ def mask_window(tok, fixed, rng, rate=0.15) -> tuple[np.ndarray, np.ndarray]:
     "(inputs with <mask> at the chosen positions, the boolean mask of chosen positions)."
     free = np.flatnonzero(~fixed)
     n = max(1, round(rate * len(free))) if len(free) else 0
-    m = np.zeros(len(tok), bool); m[rng.choice(free, n, replace=False)] = True
+    m = np.zeros(len(tok), bool)
+    m[rng.choice(free, n, replace=False)] = True
     return np.where(m, MASK, tok), m
 
 # %% ../nbs/04a_stream.ipynb #3146881c
@@ -188,7 +202,8 @@ class Stream:
         while True:
             if e == len(n): n.append(self.n_windows(m, e))
             if k < n[e]: return e, k
-            k -= n[e]; e += 1
+            k -= n[e]
+            e += 1
 
     def window(self, m, k, key) -> dict:
         "The `k`-th window of modality `m`, masked with a generator seeded by `key`."

@@ -38,7 +38,8 @@ def load_structures(root=None) -> pd.DataFrame:
     ch = pd.read_csv(bundled(STRUCTURES, 'chains.tsv.gz', root), sep='\t', keep_default_na=False)
     res = pd.read_csv(bundled(STRUCTURES, 'residues.tsv.gz', root), sep='\t', keep_default_na=False, dtype={'dssp8': str})
     by = {k: g for k, g in res.groupby('complex_id', sort=False)}
-    if miss := sorted(set(ch.complex_id) - set(by)): raise OmniError(f'{STRUCTURES}/residues.tsv.gz: no residues for chain {miss[0]}')
+    miss = sorted(set(ch.complex_id) - set(by))
+    if miss: raise OmniError(f'{STRUCTURES}/residues.tsv.gz: no residues for chain {miss[0]}')
     rows = []
     for c in ch.itertuples():
         g = by[c.complex_id]
@@ -308,7 +309,9 @@ def fit_contacts(train_inputs, train_maps, test_inputs, test_maps, preset='cpu',
                 loss_sum = loss_sum + F.binary_cross_entropy_with_logits(logit[mk], torch.as_tensor(c)[mk], reduction='sum')
                 n += int(mk.sum())
             (loss_sum / max(n, 1)).backward()
-            opt.step(); opt.zero_grad(set_to_none=True); sched.step()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            sched.step()
     head.eval()
     probs, maps = [], []
     with torch.no_grad():
@@ -322,7 +325,8 @@ def fit_contacts(train_inputs, train_maps, test_inputs, test_maps, preset='cpu',
 # %% ../nbs/17_tape.ipynb #2a15c43a
 def _contact_chains(test_folds=TEST_FOLDS):
     c = load_structures()
-    if problems := fold_problems(c, test_folds=test_folds): raise OmniError(f'{STRUCTURES}: {problems[0]}')
+    problems = fold_problems(c, test_folds=test_folds)
+    if problems: raise OmniError(f'{STRUCTURES}: {problems[0]}')
     tr, te = structure_split(c, test_folds)
     return tr.drop_duplicates('pid').reset_index(drop=True), te.drop_duplicates('pid').reset_index(drop=True)
 
