@@ -282,8 +282,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None):
     a = parser().parse_args(argv)
     try: a.fn(a)
-    except OmniError as e: print(f'omnibiote: error: {e}', file=sys.stderr); sys.exit(2)
-    except KeyboardInterrupt: print('omnibiote: interrupted', file=sys.stderr); sys.exit(130)
+    except OmniError as e:
+        print(f'omnibiote: error: {e}', file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print('omnibiote: interrupted', file=sys.stderr)
+        sys.exit(130)
 
 # %% ../nbs/90_cli.ipynb #2f6b54fd
 def _stage_shards(runs):

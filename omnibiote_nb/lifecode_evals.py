@@ -91,7 +91,8 @@ def _short(model) -> str: return model.replace(' (our reading of the abstract)',
 
 def plot_chain(rows, name='lifecode_chain') -> list[Path]:
     "Figure: each model's score on each evaluation, our Life-Code reading beside OmniBioTE, the random-init control and the baselines."
-    import matplotlib; matplotlib.use('Agg', force=False)
+    import matplotlib
+    matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     s = summarise(rows)
     fig, axs = plt.subplots(2, 2, figsize=(11, 6))

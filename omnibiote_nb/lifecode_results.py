@@ -182,7 +182,8 @@ COLORS = {'lifecode-cpu-2': 'C4', 'lifecode-cpu-2-distill': 'C1', REFERENCE: 'C0
 
 def plot_margins(df, name='lifecode_margins') -> list[Path]:
     "Held-out margin per nucleotide / residue by region for each run: Life-Code against its region unigram (bars, paired SE), against all ids (hollow)."
-    import matplotlib; matplotlib.use('Agg', force=False)
+    import matplotlib
+    matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8.5, 3.8))
     runs = list(dict.fromkeys(df.run))

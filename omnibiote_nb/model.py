@@ -200,7 +200,8 @@ class SelfAttention(nn.Module):
         if return_attn:
             att = (q @ k.transpose(-2, -1)) * self.scale
             if mask is not None: att = att.masked_fill(~mask, float('-inf'))
-            att = att.softmax(-1); y = att @ v
+            att = att.softmax(-1)
+            y = att @ v
         else: y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
         return self.c_proj(y.transpose(1, 2).reshape(B, T, C)), att
 
@@ -216,7 +217,8 @@ class MLP(nn.Module):
 class _Dropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, keep, scale):
-        ctx.save_for_backward(keep); ctx.scale = scale
+        ctx.save_for_backward(keep)
+        ctx.scale = scale
         return x.mul(keep).mul_(scale)
     @staticmethod
     def backward(ctx, g): return g.mul(ctx.saved_tensors[0]).mul_(ctx.scale), None, None
@@ -363,7 +365,8 @@ def _read_config(p) -> OmniBioTEConfig:
     raw = read_json(p)
     fs = {f.name: f for f in fields(OmniBioTEConfig)}
     if set(raw) - set(fs): raise OmniError(f'{p}: unknown fields {sorted(set(raw) - set(fs))}')
-    if (miss := [k for k, f in fs.items() if f.default is MISSING and k not in raw]): raise OmniError(f'{p}: missing fields {miss}')
+    miss = [k for k, f in fs.items() if f.default is MISSING and k not in raw]
+    if miss: raise OmniError(f'{p}: missing fields {miss}')
     for k, v in raw.items():
         if k in CHOICES:
             if v not in CHOICES[k]: raise OmniError(f'{p}: {k} must be one of {list(CHOICES[k])}, got {v!r}')

@@ -155,7 +155,8 @@ def read_metrics(run) -> dict:
     "The per-step record of a run folder: {'train': rows, 'val': rows}, one row per step (the last written wins)."
     rows = {}
     for l in (Path(run)/'metrics.jsonl').read_text().splitlines():
-        r = json.loads(l); rows[r['kind'], r['step']] = r
+        r = json.loads(l)
+        rows[r['kind'], r['step']] = r
     return {k: [r for (kk, _), r in sorted(rows.items(), key=lambda x: x[0][1]) if kk == k] for k in ('train', 'val')}
 
 # %% ../nbs/05_pretrain.ipynb #2d3f22db
