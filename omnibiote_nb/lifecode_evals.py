@@ -31,12 +31,12 @@ def random_init_model(run, out) -> Path:
 def chain_models(runs=None) -> dict[str, Path]:
     "{label: run or model folder}: both Life-Code runs, the random-init control, OmniBioTE per residue at the same FLOPs."
     runs = Path(runs or runs_dir())
-    found = {LABELS[name]: runs/'pretrain'/name for name in list(RUNS) + [REFERENCE]}
-    missing = [p for p in found.values() if not (p/'model'/'config.json').exists()]
+    lifecode = {LABELS[name]: runs/'pretrain'/name for name in RUNS}
+    reference = runs/'pretrain'/REFERENCE
+    missing = [p for p in [*lifecode.values(), reference] if not (p/'model'/'config.json').exists()]
     if missing: raise OmniError(f'{missing[0]}: no finished run; run the pretrain and lifecode stages first')
-    first = found[LABELS[next(iter(RUNS))]]
-    control = {RANDOM: random_init_model(first, runs/'lifecode'/'random-init')}
-    return {k: found[k] for k in list(found)[:-1]} | control | {LABELS[REFERENCE]: found[LABELS[REFERENCE]]}
+    control = random_init_model(next(iter(lifecode.values())), runs/'lifecode'/'random-init')
+    return lifecode | {RANDOM: control, LABELS[REFERENCE]: reference}
 
 # %% ../nbs/35_lifecode_evals.ipynb #11fa3a15
 def gue_rows(models: dict, out, preset='cpu', tasks=None) -> pd.DataFrame:
