@@ -46,7 +46,7 @@ def gue_rows(models: dict, out, preset='cpu', tasks=None) -> pd.DataFrame:
     rows = []
     for name in tasks or bundled_tasks():
         task = TASKS[f'gue/{name}']
-        rows += kmer_baseline(task, preset, 0, out)['rows']
+        rows += [r | dict(model='k-mer logistic regression') for r in kmer_baseline(task, preset, 0, out)['rows']]
         for label, path in models.items():
             rows += [r | dict(model=label) for r in frozen_probe(task, path, preset, 0, out_dir=out)['rows']]
     df = pd.DataFrame(rows)
@@ -83,7 +83,6 @@ BASELINES = ('k-mer logistic regression', 'k-mer ridge', 'training mean', 'lengt
 
 def summarise(rows) -> pd.DataFrame:
     "Mean, SEM and count of each evaluation x model x metric (over GUE tasks, ProNAB folds, probe splits)."
-    rows = rows.assign(model=rows.model.where(~rows.model.str.startswith('k-mer') | (rows.evaluation != 'GUE'), 'k-mer logistic regression'))
     g = rows.groupby(['evaluation', 'model', 'metric'], sort=False).value
     return g.agg(['mean', 'sem', 'count']).reset_index()
 
