@@ -94,7 +94,7 @@ def similarities(seqs, pairs, workers=2) -> np.ndarray:
     "pronab.similarity (normalised BLOSUM62 global score) of each pair (i, j) of `seqs`."
     pairs = [(int(i), int(j)) for i, j in pairs]
     if len(pairs) < 200 or workers < 2: return np.array(_scores((seqs, pairs)), float)
-    used = sorted({i for p in pairs for i in p})
+    used = sorted({i for i, _ in pairs} | {j for _, j in pairs})
     sub = {i: seqs[i] for i in used}
     parts = [(sub, pairs[w::workers]) for w in range(workers)]
     with mp.get_context('fork').Pool(workers) as pool: done = pool.map(_scores, parts)
@@ -215,7 +215,7 @@ def clip_loss(a, b, tau=0.07) -> torch.Tensor:
     cols = F.cross_entropy(logits.transpose(-1, -2).reshape(-1, n), target, reduction='none')
     return ((rows + cols) / 2).reshape(logits.shape[:-2] + (n,)).mean(-1)
 
-# %% ../nbs/21_joint_probe.ipynb #f360e1aa
+# %% ../nbs/21_joint_probe.ipynb #90f71667
 PRESETS = {
     'paper': dict(rank=16, tau=0.07, lr=0.01, steps=10_000, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01, train_frac=0.05,
                   seeds=(0,), max_gene=None, standardise=False),
@@ -225,6 +225,7 @@ PRESETS = {
                   seeds=(0, 1), max_gene=600, standardise=True, max_pairs=160),
 }
 
+# %% ../nbs/21_joint_probe.ipynb #61c475f6
 def _standardiser(Xg, Xp, shared, eps=1e-6):
     "(mean, sd) for the gene side and the protein side, from the training rows; one pair of both modalities if `shared`."
     if shared:
@@ -235,17 +236,8 @@ def _standardiser(Xg, Xp, shared, eps=1e-6):
 
 def _width(r): return max(r['gene'].shape[1], r['protein'].shape[1])
 
-def fit_probes(reps, train, p, seed=0, wide=128) -> list[dict]:
-    "Train one projector per representation {'name', 'gene', 'protein', 'shared'} on the rows `train`; each a dict of numpy arrays."
-    narrow = [i for i, r in enumerate(reps) if _width(r) <= wide]
-    broad = [i for i, r in enumerate(reps) if _width(r) > wide]
-    out = [None] * len(reps)
-    for part in (narrow, broad):                   # two batches, so the narrow ones are not padded to the widest
-        if not part: continue
-        for i, P in zip(part, _fit_batch([reps[i] for i in part], train, p, seed)): out[i] = P
-    return out
-
-def _fit_batch(reps, train, p, seed):
+def _batch_inputs(reps, train, p, seed):
+    "Each representation's (gene, protein) (mean, sd), the padded training features (R, n, D) and initial weights (R, D, rank) of both sides."
     train = np.flatnonzero(train)
     k, R = p['rank'], len(reps)
     stats = []
@@ -262,6 +254,11 @@ def _fit_batch(reps, train, p, seed):
         g = torch.Generator().manual_seed(int(_key(seed, r['name']), 16) % 2**62)
         Wg[i, :dg] = (torch.rand(dg, k, generator=g) * 2 - 1) / np.sqrt(dg)
         Wp[i, :dp] = (torch.rand(dp, k, generator=g) * 2 - 1) / np.sqrt(dp)
+    return stats, Xg, Xp, Wg, Wp
+
+# %% ../nbs/21_joint_probe.ipynb #d0f7bd2c
+def _fit_batch(reps, train, p, seed):
+    stats, Xg, Xp, Wg, Wp = _batch_inputs(reps, train, p, seed)
     Wg, Wp = torch.nn.Parameter(Wg), torch.nn.Parameter(Wp)
     tied = torch.tensor([bool(r['shared']) for r in reps])[:, None, None]
     opt = torch.optim.AdamW([Wg, Wp], lr=p['lr'], betas=p['betas'], eps=p['eps'], weight_decay=p['weight_decay'])
@@ -284,6 +281,17 @@ def _fit_batch(reps, train, p, seed):
                         mean_gene=mg, sd_gene=sg, mean_protein=mp_, sd_protein=sp_))
     return out
 
+def fit_probes(reps, train, p, seed=0, wide=128) -> list[dict]:
+    "Train one projector per representation {'name', 'gene', 'protein', 'shared'} on the rows `train`; each a dict of numpy arrays."
+    narrow = [i for i, r in enumerate(reps) if _width(r) <= wide]
+    broad = [i for i, r in enumerate(reps) if _width(r) > wide]
+    out = [None] * len(reps)
+    for part in (narrow, broad):                   # two batches, so the narrow ones are not padded to the widest
+        if not part: continue
+        for i, P in zip(part, _fit_batch([reps[i] for i in part], train, p, seed)): out[i] = P
+    return out
+
+# %% ../nbs/21_joint_probe.ipynb #c0704f80
 def to_joint(P, X, side) -> np.ndarray:
     "Unit vectors of features `X` ('gene' or 'protein' side) under projector `P`."
     z = ((X - P[f'mean_{side}']) / P[f'sd_{side}']) @ P[f'W_{side}']
@@ -342,7 +350,7 @@ def evaluate_split(df, reps, train, p, seed=0) -> tuple[list[dict], list[dict]]:
         for what, x in (('matched', np.diag(S)), ('unmatched', S[off])): boxes.append(base | dict(pairs=what) | box_stats(x))
     return rows, boxes
 
-# %% ../nbs/21_joint_probe.ipynb #fb6127f2
+# %% ../nbs/21_joint_probe.ipynb #8c8d0101
 def prepare(preset='cpu', out_dir=None, workers=2, path=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "(pairs, homology links, counts) of a preset: deduplicated, capped, with a `group` column; links cached in `out_dir`."
     p = PRESETS[preset]
@@ -363,6 +371,7 @@ def prepare(preset='cpu', out_dir=None, workers=2, path=None) -> tuple[pd.DataFr
                    screen_s=float(links.screen_s.iloc[0]) if len(links) else 0.0, align_s=float(links.align_s.iloc[0]) if len(links) else 0.0)
     return df, links, counts
 
+# %% ../nbs/21_joint_probe.ipynb #00aa4175
 def ladder_sources(runs=None) -> list[dict]:
     "The model representations of the CPU ladder: name, gene and protein checkpoints, init, shared projection or not."
     from omnibiote_nb.ladder import ladder_runs
@@ -383,6 +392,7 @@ def ladder_sources(runs=None) -> list[dict]:
             out.append(dict(name=f'NucBioTE + ProtBioTE-{size}', gene=c['nuc'], protein=c['prot'], init='pretrained', shared=False, kind='single-omic'))
     return out
 
+# %% ../nbs/21_joint_probe.ipynb #edfcdc76
 def representations(df, sources, emb_dir, device='cpu', progress=True) -> list[dict]:
     "Every model representation of `sources` (embeddings cached in `emb_dir`) and the shortcut features of `df`."
     emb_dir = Path(emb_dir)
@@ -396,6 +406,7 @@ def representations(df, sources, emb_dir, device='cpu', progress=True) -> list[d
     for name, (g, pr) in shortcut_features(df).items(): reps.append(dict(name=name, kind='shortcut', shared=False, gene=g, protein=pr))
     return reps
 
+# %% ../nbs/21_joint_probe.ipynb #46d6eda5
 def combined(reps, names, shortcut='length') -> list[dict]:
     "Each representation of `names` with the `shortcut` features appended on each side (two projections): what it adds to them."
     by = {r['name']: r for r in reps}
@@ -406,6 +417,7 @@ def combined(reps, names, shortcut='length') -> list[dict]:
         out.append(dict(name=f'{n} + {shortcut}', kind='combined', shared=False, **both))
     return out
 
+# %% ../nbs/21_joint_probe.ipynb #f583960b
 def run_probe(df, reps, preset='cpu', out_dir=None, resume=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Metrics and box-plot statistics of every representation on every split of the preset; one file pair per split in `out_dir`."
     p = PRESETS[preset]
@@ -462,7 +474,7 @@ def plot_boxes(boxes, representation, name, exclude_outliers, label='CPU scale',
     data = pd.concat([b.assign(source='ours', note=''), pd.DataFrame([dict(source='paper', representation=representation, note=PAPER_NOTE[what])])], ignore_index=True)
     return save_figure(fig, data, name)
 
-# %% ../nbs/21_joint_probe.ipynb #399371ad
+# %% ../nbs/21_joint_probe.ipynb #0005f43c
 SHOWN = ('g2p_top10', 'p2g_top10', 'g2p_median_rank', 'auroc')
 
 def summary(rows, subset='all') -> pd.DataFrame:
@@ -473,6 +485,7 @@ def summary(rows, subset='all') -> pd.DataFrame:
     mean, sem = g[cols].mean(), g[cols].sem()
     return mean.join(sem.add_suffix('_sem')).join(g.split.nunique().rename('splits')).reset_index()
 
+# %% ../nbs/21_joint_probe.ipynb #74dfdbc6
 def plot_retrieval(rows, name='joint_probe_retrieval', label='CPU scale') -> list[Path]:
     "Top-10 retrieval both ways, median rank and AUROC of every representation (mean +- SEM over splits), chance marked."
     import matplotlib
@@ -495,6 +508,7 @@ def plot_retrieval(rows, name='joint_probe_retrieval', label='CPU scale') -> lis
     fig.tight_layout()
     return save_figure(fig, s.assign(chance_top10=10 / n, chance_median_rank=(n + 1) / 2), name)
 
+# %% ../nbs/21_joint_probe.ipynb #1d355d91
 def plot_cosines(boxes, split_=0, name='joint_probe_cosines', label='CPU scale') -> list[Path]:
     "Matched and unmatched held-out cosines of every representation on one split (outliers excluded, as Figure 2a)."
     import matplotlib
@@ -503,19 +517,23 @@ def plot_cosines(boxes, split_=0, name='joint_probe_cosines', label='CPU scale')
     b = boxes[boxes.split == split_]
     reps = list(dict.fromkeys(b.representation))
     fig, ax = plt.subplots(figsize=(1.0 * len(reps) + 2, 4.2))
-    recs = [b[(b.representation == r) & (b.pairs == w)].iloc[0].to_dict() for r in reps for w in ('matched', 'unmatched')]
+    recs = []
+    for r in reps:
+        for w in ('matched', 'unmatched'):
+            recs.append(b[(b.representation == r) & (b.pairs == w)].iloc[0].to_dict())
     _bxp(ax, recs, [f"{r['representation']}\n{r['pairs']}" for r in recs], True, ['C0' if r['pairs'] == 'matched' else '0.75' for r in recs])
     ax.tick_params(axis='x', labelsize=6, rotation=90)
     ax.set(ylabel='cosine similarity (held-out)', title=f'matched (blue) and unmatched (grey) held-out pairs, split {split_} ({label})')
     fig.tight_layout()
     return save_figure(fig, b, name)
 
-# %% ../nbs/21_joint_probe.ipynb #53cb017a
+# %% ../nbs/21_joint_probe.ipynb #6cb56bfd
 def main_representation(rows) -> str:
     "The paper's representation: the largest per-residue OmniBioTE with one shared projection (the last such in ladder order)."
     m = rows[(rows.kind == 'model') & rows.shared.astype(bool) & ~rows.representation.str.contains('BPE')].representation.unique()
     return m[-1] if len(m) else rows.representation.iloc[0]
 
+# %% ../nbs/21_joint_probe.ipynb #ff76c3a6
 def _as_folds(rows):
     "Per-split rows in the shape finetune.paired_contrast reads (a split is its 'fold', a representation its 'model')."
     return rows.rename(columns={'split': 'fold', 'representation': 'model'})
@@ -524,6 +542,26 @@ def _contrast(rows, a, b, metric, higher=True) -> str:
     c = paired_contrast(_as_folds(rows), a, b, metric, higher)
     return contrast_line(c).replace(' folds (', ' splits (')
 
+# %% ../nbs/21_joint_probe.ipynb #792aa8a0
+def _counts_line(counts) -> str:
+    "The pairs of a run: bundled, repeated, dropped by the gene cap, kept, and their homology groups."
+    cap = counts.get('max_gene')
+    cap = 'no' if cap is None or pd.isna(cap) else f'the {int(cap)}-nt'
+    return (f"Pairs: {counts['pairs']} bundled and valid, {counts['duplicates']} repeated an earlier protein, {counts['dropped']} dropped by "
+            f"{cap} gene cap ({counts['dropped_introns']} with introns), {counts['kept']} kept "
+            f"({counts['kept_introns']} with introns) in {counts['groups']} homology groups ({counts['linked']} linked pairs of {counts['aligned']} aligned).")
+
+def _in_short(rows, s, best) -> list[str]:
+    "One line: the representation `best` against the best shortcut by AUROC (none if there is no shortcut)."
+    best_short = s[s.kind == 'shortcut'].sort_values('auroc').representation.iloc[-1] if (s.kind == 'shortcut').any() else None
+    if not best_short: return []
+    v = paired_contrast(_as_folds(rows), best, best_short, 'auroc')
+    word = {'ahead': 'adds to', 'level': 'adds nothing measurable to', 'behind': 'does worse than'}[v['verdict']]
+    t = paired_contrast(_as_folds(rows), best, best_short, 'g2p_top10')
+    return [f'In short: {best} {word} the best shortcut ({best_short}) in AUROC ({v["diff"]:+.3f} +- {v["sem"]:.3f}); '
+            f'gene->protein top-10 {t["a_mean"]:.3f} against {t["b_mean"]:.3f}.']
+
+# %% ../nbs/21_joint_probe.ipynb #cb211db8
 def conclusions(rows, counts=None, preset='cpu') -> str:
     "Markdown: what the CLIP-style probe shows, read from the per-split metrics."
     rows = rows[rows.subset == 'all']
@@ -532,12 +570,7 @@ def conclusions(rows, counts=None, preset='cpu') -> str:
     n = s.n_test.mean()
     lines = [f'CPU scale ({preset} preset): {int(s.splits.max())} splits, about {int(rows.n_train.mean())} training and {int(n)} held-out pairs each; '
              f'chance is top-1 {1 / n:.4f}, top-10 {10 / n:.4f}, median rank {(n + 1) / 2:.0f}, AUROC 0.5.']
-    if counts:
-        cap = counts.get('max_gene')
-        cap = 'no' if cap is None or pd.isna(cap) else f'the {int(cap)}-nt'
-        lines.append(f"Pairs: {counts['pairs']} bundled and valid, {counts['duplicates']} repeated an earlier protein, {counts['dropped']} dropped by "
-                     f"{cap} gene cap ({counts['dropped_introns']} with introns), {counts['kept']} kept "
-                     f"({counts['kept_introns']} with introns) in {counts['groups']} homology groups ({counts['linked']} linked pairs of {counts['aligned']} aligned).")
+    if counts: lines.append(_counts_line(counts))
     for r in s.itertuples():
         lines.append(f'- {r.representation}: gene->protein top-1 {r.g2p_top1:.3f}, top-10 {r.g2p_top10:.3f}, median rank {r.g2p_median_rank:.0f}; '
                      f'protein->gene top-10 {r.p2g_top10:.3f}, median rank {r.p2g_median_rank:.0f}; AUROC {r.auroc:.3f} +- {r.auroc_sem:.3f}.')
@@ -557,15 +590,10 @@ def conclusions(rows, counts=None, preset='cpu') -> str:
         lines.append(f'What {c.rsplit(" + ", 1)[0]} adds to {short} alone:')
         lines.append('- ' + _contrast(rows, c, short, 'auroc'))
         lines.append('  ' + _contrast(rows, c, short, 'g2p_top10'))
-    best_short = s[s.kind == 'shortcut'].sort_values('auroc').representation.iloc[-1] if (s.kind == 'shortcut').any() else None
-    if best_short:
-        v = paired_contrast(_as_folds(rows), best, best_short, 'auroc')
-        word = {'ahead': 'adds to', 'level': 'adds nothing measurable to', 'behind': 'does worse than'}[v['verdict']]
-        t = paired_contrast(_as_folds(rows), best, best_short, 'g2p_top10')
-        lines.append(f'In short: {best} {word} the best shortcut ({best_short}) in AUROC ({v["diff"]:+.3f} +- {v["sem"]:.3f}); '
-                     f'gene->protein top-10 {t["a_mean"]:.3f} against {t["b_mean"]:.3f}.')
+    lines += _in_short(rows, s, best)
     return '\n'.join(lines)
 
+# %% ../nbs/21_joint_probe.ipynb #42527593
 def intron_lines(rows) -> str:
     "Markdown: the intron-containing genes' retrieval beside the others', per representation."
     out = []
@@ -637,7 +665,7 @@ def stage(runs: Path, preset='cpu', device='cpu') -> list[Path]:
     log.info(f'joint probe stage: {time.time() - t0:.1f} s')
     return paths
 
-# %% ../nbs/21_joint_probe.ipynb #bc2f692d
+# %% ../nbs/21_joint_probe.ipynb #c7450de9
 def _read_pair_file(path) -> pd.DataFrame:
     "Pairs from the bundled JSON-lines format or a CSV/TSV with columns gene and protein."
     path = Path(path)
@@ -654,6 +682,7 @@ def _read_pair_file(path) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     return df.assign(gene_len=df.gene.str.len(), protein_len=df.protein.str.len())
 
+# %% ../nbs/21_joint_probe.ipynb #f80822a4
 def train_projector(ckpt_gene, ckpt_protein=None, pairs_file=None, out=None, preset='cpu', shared=None, seed=0, device='cpu', progress=True) -> Path:
     "Train a CLIP-style projector on every pair of `pairs_file` (default: the bundled pairs) and save it in the folder `out`."
     p = PRESETS[preset]
@@ -677,6 +706,7 @@ def train_projector(ckpt_gene, ckpt_protein=None, pairs_file=None, out=None, pre
     log.info(f'projector trained on {len(df)} pairs ({dropped["dropped"]} dropped by the {p["max_gene"]}-nt cap) -> {out}')
     return out
 
+# %% ../nbs/21_joint_probe.ipynb #f4a8677d
 def load_projector(path) -> tuple[dict, dict]:
     "(projector arrays, settings) of a folder written by `train_projector`."
     path = Path(path)
@@ -685,6 +715,7 @@ def load_projector(path) -> tuple[dict, dict]:
     from safetensors.numpy import load_file
     return load_file(str(path/'projector.safetensors')), read_json(path/'projector.json')
 
+# %% ../nbs/21_joint_probe.ipynb #f318e242
 def project(inputs, projector_dir, out, device='cpu', progress=True) -> dict:
     "Embed and project every valid record of a FASTA/CSV file into the joint space of a trained projector; write `out` (.npz)."
     from omnibiote_nb.embed import checked_records, check_out

@@ -62,6 +62,7 @@ def run_proteinglue(runs=None, out_dir=None, preset='cpu', seed=0, device='cpu',
     runs = Path(runs) if runs else None
     return run_tape(runs, out_dir or (runs/'proteinglue' if runs else None), preset, seed, device, models, PG_TASKS, finetune=(), contacts=False)
 
+# %% ../nbs/18_proteinglue.ipynb #286e5440
 def pg_figures(rows) -> list[Path]:
     "Fig. 4e (aggregate against FLOPs) and 4f (per task), and proteinglue_results.csv."
     return figures(rows, 'ProteinGLUE', ('fig4e_proteinglue_aggregate', 'fig4f_proteinglue_tasks'), 'proteinglue_results.csv', PG_TASKS,

@@ -84,6 +84,7 @@ def load_fluorescence() -> dict:
     part = lambda s: pd.DataFrame(dict(seq=t.sequence[t.split == s], label=_floats(t.score[t.split == s]))).reset_index(drop=True)
     return dict(train=part('train'), dev=part('valid'), test={'test (4+ mutations)': part('test')})
 
+# %% ../nbs/17_tape.ipynb #7c6f7385
 def stability_families(seqs) -> np.ndarray:
     "Parent family of each design: two sequences are one family when they share their first or their last 20 residues (union-find)."
     parent = list(range(len(seqs)))
@@ -121,6 +122,7 @@ def load_stability(seed=STABILITY_SPLIT['seed']) -> dict:
     part = lambda s: df[where[fam] == s].reset_index(drop=True)
     return dict(train=part('train'), dev=part('dev'), test={STABILITY_TEST: part('test')})
 
+# %% ../nbs/17_tape.ipynb #2db73f18
 def ss_labels(states, alphabet, mask=None) -> np.ndarray:
     "Class index of each residue's state (NaN where `mask` is '0' or the state is not in `alphabet`)."
     lut = {c: float(i) for i, c in enumerate(alphabet)}
@@ -141,6 +143,7 @@ def load_ss3() -> dict:
     return dict(train=part((df.split == 'train') & (df.valid == 'False')), dev=part((df.split == 'train') & (df.valid == 'True')),
                 test={'CB513': _ss_test('CB513', 'dssp3', SS3), 'TS115': _ss_test('TS115', 'dssp3', SS3), 'FLIP NEW364': part(df.split == 'test')})
 
+# %% ../nbs/17_tape.ipynb #ed1618c4
 @functools.lru_cache(maxsize=1)
 def load_ss8() -> dict:
     "8 states: training labels by DSSP (mdtraj) on the bundled chains that score at most the threshold against CB513 and TS115; tests CB513, TS115."
@@ -250,7 +253,7 @@ class ContactHead(nn.Module):
         logit = self.out(self.blocks(pair))[:, 0]
         return (logit + logit.transpose(1, 2)) / 2
 
-# %% ../nbs/17_tape.ipynb #2ab9f360
+# %% ../nbs/17_tape.ipynb #21d848c8
 CONTACT_TASK = Task('contacts (derived)', 'TAPE', 'residue-regress', 'P@L/5 (>= 12)', 'protein', 1, lambda: None,
                     note='C-beta < 8 Å on the protein chains of the bundled complexes')
 
@@ -279,21 +282,23 @@ def contact_inputs(net, seqs, max_tokens=256, device='cpu') -> list[tuple[np.nda
         out.append((h[lo:hi], np.asarray(i) - lo))
     return out
 
+# %% ../nbs/17_tape.ipynb #77308d06
 def _crop(x, c, m, size, rng):
     if size is None or len(x) <= size: return x, c, m
     s = int(rng.integers(0, len(x) - size + 1))
     return x[s:s + size], c[s:s + size, s:s + size], m[s:s + size, s:s + size]
 
-def fit_contacts(train_inputs, train_maps, test_inputs, test_maps, preset='cpu', seed=0) -> dict:
-    "Train the contact head on frozen inputs (token space), predict the test chains, score in residue space: {metrics, chains, residues, seconds}."
-    p, t0 = CONTACT_PRESETS[preset], time.time()
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+def _token_targets(inputs, maps) -> list[tuple]:
+    "Per training chain with a masked pair: its features, token-space contacts and loss mask."
     prep = []
-    for (x, idx), cmap in zip(train_inputs, train_maps):
+    for (x, idx), cmap in zip(inputs, maps):
         c, m = token_maps(cmap[:len(idx), :len(idx)], idx, len(x))
         if m.any(): prep.append((x, c, m))
-    head = ContactHead(train_inputs[0][0].shape[1], p['proj'], p['blocks'])
+    return prep
+
+# %% ../nbs/17_tape.ipynb #f68021b9
+def _train_head(head, prep, p, rng) -> int:
+    "Train `head` on the token-space chains `prep` for the preset `p`'s epochs; the number of steps."
     opt = torch.optim.AdamW(head.parameters(), lr=p['lr'], weight_decay=p['weight_decay'])
     steps = p['epochs'] * math.ceil(len(prep) / p['batch'])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, p['lr'], total_steps=max(steps, 2), pct_start=0.1)
@@ -312,6 +317,16 @@ def fit_contacts(train_inputs, train_maps, test_inputs, test_maps, preset='cpu',
             opt.step()
             opt.zero_grad(set_to_none=True)
             sched.step()
+    return steps
+
+def fit_contacts(train_inputs, train_maps, test_inputs, test_maps, preset='cpu', seed=0) -> dict:
+    "Train the contact head on frozen inputs (token space), predict the test chains, score in residue space: {metrics, chains, residues, seconds}."
+    p, t0 = CONTACT_PRESETS[preset], time.time()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    prep = _token_targets(train_inputs, train_maps)
+    head = ContactHead(train_inputs[0][0].shape[1], p['proj'], p['blocks'])
+    steps = _train_head(head, prep, p, rng)
     head.eval()
     probs, maps = [], []
     with torch.no_grad():
@@ -395,13 +410,14 @@ def run_tape(runs=None, out_dir=None, preset='cpu', seed=0, device='cpu', models
     write_csv(out/'timing.csv', pd.DataFrame(timing))
     return pd.DataFrame(rows, columns=bm.RESULT_COLUMNS)
 
-# %% ../nbs/17_tape.ipynb #ffddc9f1
+# %% ../nbs/17_tape.ipynb #1adad260
 def primary(rows, tasks=None) -> pd.DataFrame:
     "Each task's own metric on its first test set."
     metric = {t.name: t.metric for t in (tasks or TAPE_TASKS + [CONTACT_TASK])}
     r = rows[rows.task.map(metric) == rows.metric]
     return r[r.split == r.groupby('task').split.transform('first')].reset_index(drop=True)
 
+# %% ../nbs/17_tape.ipynb #ac91d949
 def figures(rows, benchmark='TAPE', fig=('fig4c_tape_aggregate', 'fig4d_tape_tasks'), table='tape_results.csv', tasks=None,
             title='TAPE-style tasks (substitutes)') -> list[Path]:
     "Fig. 4c/4d (or 4e/4f) through the harness's plot_aggregate and plot_tasks, and the table of every row."
@@ -410,6 +426,7 @@ def figures(rows, benchmark='TAPE', fig=('fig4c_tape_aggregate', 'fig4d_tape_tas
     return ([figures_dir()/table] + bm.plot_aggregate(p, fig[0], f'{title}: mean over tasks')
             + bm.plot_tasks(p, published(benchmark), fig[1], f'{title}, beside published numbers on the original data'))
 
+# %% ../nbs/17_tape.ipynb #a3b761f8
 def _val(t, model, method):
     v = t[(t.model == model) & (t.method == method)].value
     return float(v.iloc[0]) if len(v) else float('nan')
@@ -438,6 +455,7 @@ def task_lines(p, task) -> list[str]:
     if np.isfinite(char) and np.isfinite(bpe): out.append(f'  per-residue minus BPE (cpu-2 probes): {char - bpe:+.3f}')
     return out
 
+# %% ../nbs/17_tape.ipynb #be5f28b3
 def conclusions(rows, benchmark='TAPE', tasks=None, missing=MISSING, note=None) -> str:
     "Markdown: what a TAPE-style (or ProteinGLUE-style) run shows, read from its rows (`tape_results.csv`)."
     p = primary(rows, tasks)
