@@ -12,7 +12,7 @@ __all__ = ['PKG', 'REPO', 'IN_TEST', 'log', 'data_dir', 'runs_dir', 'reproducing
            'write_json', 'read_json', 'write_csv', 'write_text', 'save_figure', 'show_figure', 'file_hash', 'manifests',
            'bundled', 'verify', 'download']
 
-# %% ../nbs/00_core.ipynb #b9ca0ba0
+# %% ../nbs/00_core.ipynb #99854145
 PKG = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'omnibiote_nb'
 REPO = PKG.parent
 IN_TEST = bool(os.environ.get('IN_TEST'))
@@ -21,6 +21,7 @@ def data_dir() -> Path:
     "The bundled data: `OMNIBIOTE_DATA` or `data_manifests/` in the repository."
     return Path(os.environ.get('OMNIBIOTE_DATA', REPO/'data_manifests'))
 
+# %% ../nbs/00_core.ipynb #32ee54a9
 _TEST_RUNS = []
 
 def runs_dir() -> Path:
@@ -31,6 +32,7 @@ def runs_dir() -> Path:
         return _TEST_RUNS[0]
     return REPO/'runs'
 
+# %% ../nbs/00_core.ipynb #2fb1d246
 _REPRODUCING = []
 
 @contextlib.contextmanager
@@ -56,7 +58,7 @@ if not log.handlers:
     log.addHandler(_h)
     log.setLevel(logging.INFO)
 
-# %% ../nbs/00_core.ipynb #550d473f
+# %% ../nbs/00_core.ipynb #7e2ea2ae
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -74,6 +76,7 @@ def atomic_write(path, mode='wb'):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #aedd162f
 def write_json(path, obj):
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path, 'w') as f:
@@ -87,6 +90,7 @@ def read_json(path) -> dict:
     if not isinstance(d, dict): raise OmniError(f'{path}: expected a JSON object, got {type(d).__name__}')
     return d
 
+# %% ../nbs/00_core.ipynb #2ee7641b
 def write_csv(path, df):
     "Write a DataFrame as CSV without its index, atomically."
     with atomic_write(path, 'w') as f: df.to_csv(f, index=False)
@@ -97,7 +101,7 @@ def write_text(name, text) -> Path:
     with atomic_write(path, 'w') as f: f.write(text + '\n')
     return path
 
-# %% ../nbs/00_core.ipynb #80b7f3fb
+# %% ../nbs/00_core.ipynb #5079a532
 def save_figure(fig, df, name, out=None) -> list[Path]:
     "Write `name`.csv (the data behind `fig`), `name`.png and `name`.pdf to `out` (default figures_dir()); close `fig`."
     import matplotlib.pyplot as plt
@@ -110,6 +114,7 @@ def save_figure(fig, df, name, out=None) -> list[Path]:
     plt.close(fig)
     return paths
 
+# %% ../nbs/00_core.ipynb #29fe230e
 def show_figure(name):
     "Show the committed figure `figures/name.png` in a notebook (what a reader on GitHub or the docs site sees)."
     from IPython.display import Image, display
@@ -127,12 +132,13 @@ def file_hash(path, algo='sha256', chunk=1<<20) -> str:
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #197d476c
+# %% ../nbs/00_core.ipynb #ff6fcb52
 def manifests(root=None) -> dict:
     "All dataset manifests under the data folder, by name."
     root = Path(root or data_dir())
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(root.glob('*/manifest.json'))}
 
+# %% ../nbs/00_core.ipynb #8d4ae780
 def bundled(name, file, root=None) -> Path:
     "Path of a bundled file of dataset `name`; a clear error if it is not in the manifest or missing."
     root = Path(root or data_dir())
@@ -164,7 +170,7 @@ def verify(names=None, root=None) -> list[str]:
             elif file_hash(p) != f['sha256']: problems.append(f'{name}/{f["path"]}: sha256 differs from the manifest')
     return problems
 
-# %% ../nbs/00_core.ipynb #581aa75c
+# %% ../nbs/00_core.ipynb #683c6285
 def _fetch(url, part, chunk=1<<20, progress=True):
     "Append `url` to `part`, resuming from its current size."
     have = part.stat().st_size if part.exists() else 0
@@ -191,6 +197,7 @@ def _fetch(url, part, chunk=1<<20, progress=True):
     if total is not None and got < total:
         raise OmniError(f'{url}: transfer interrupted after {got} of {total} bytes; run again to resume from {part}')
 
+# %% ../nbs/00_core.ipynb #df84151f
 def download(name, dest, root=None, progress=True) -> list[Path]:
     "Fetch the full-size files that the manifest of `name` describes into `dest`, resumably and verified."
     ms = manifests(root)

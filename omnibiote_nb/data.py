@@ -80,6 +80,7 @@ def _open(path):
     if f.peek(2)[:2] == b'\x1f\x8b': return io.BufferedReader(gzip.GzipFile(fileobj=f), 1 << 20)
     return f
 
+# %% ../nbs/01_data.ipynb #ba53fd22
 def _chunks(path, size=1 << 22):
     "Decompressed bytes of a plain or gzip (multi-member) file, `size` compressed bytes at a time; zlib checks the CRC."
     if not Path(path).is_file(): raise OmniError(f'{path}: no such file')
@@ -106,6 +107,7 @@ def _chunks(path, size=1 << 22):
 
 def _corrupt(path, e): return OmniError(f'{path}: corrupt or truncated gzip ({type(e).__name__}: {e})')
 
+# %% ../nbs/01_data.ipynb #03648306
 def sniff(path) -> str:
     "'genbank' or 'fasta', by content."
     try:
@@ -117,7 +119,7 @@ def sniff(path) -> str:
     if body.startswith(b'LOCUS') or b'\nLOCUS ' in head: return 'genbank'
     raise OmniError(f'{path}: not GenBank (no LOCUS line) nor FASTA (does not start with ">"); starts with {head[:16]!r}')
 
-# %% ../nbs/01_data.ipynb #5cff00f8
+# %% ../nbs/01_data.ipynb #4470137e
 _MOL = re.compile(rb'^(?:[sdm]s-)?(?:[a-z]*RNA|DNA|NA|aa)$', re.I)
 _DEL, NL = b'0123456789 \t\r\n', b'\n'
 
@@ -136,6 +138,7 @@ def _locus(line):
         elif not mol and _MOL.match(t) and t != b'aa': mol = t.decode()
     return name, mol, n, prot
 
+# %% ../nbs/01_data.ipynb #59fbb1d9
 def _gb_id(name, acc, ver):
     if ver and re.fullmatch(r'[^.]+\.\d+', ver): return f'{acc or ver.split(".")[0]}.{ver.split(".")[1]}'
     return ver or acc or name
@@ -147,6 +150,7 @@ def _field(head, key):
     w = head[k + len(key): head.find(b'\n', k + 1) if head.find(b'\n', k + 1) > 0 else None].split()
     return w[0].decode(errors='replace').rstrip(';') if w else ''
 
+# %% ../nbs/01_data.ipynb #9661c4e1
 def _gb_record(rec, path, stats, strict):
     "One record's bytes, LOCUS to just before `//`, as (id, tag, seq) or None (counted)."
     name, mol, n, prot = _locus(rec[:rec.find(b'\n')])
@@ -173,6 +177,7 @@ def _truncated(rec, path, stats, strict):
     stats['records'] += 1
     stats['skip:truncated'] += 1
 
+# %% ../nbs/01_data.ipynb #0c6b7267
 def _genbank(path, stats, strict, chunk=1 << 22):
     "Yield (id, tag, normalised seq bytes) for each record of a GenBank flat file, reading `chunk` bytes at a time."
     buf, pos, seek, eof, chunks = b'\n', 0, 0, False, _chunks(path, chunk)   # the leading newline: records start at b'\nLOCUS'
@@ -222,7 +227,7 @@ def _chain(chunks):
     yield from chunks
     yield None  # None marks the end
 
-# %% ../nbs/01_data.ipynb #03648306
+# %% ../nbs/01_data.ipynb #74e6b8fb
 def _raw_records(path, stats: Counter, strict=False):
     fmt = sniff(path)
     return _genbank(path, stats, strict) if fmt == 'genbank' else _fasta(path, stats, strict)
@@ -232,6 +237,7 @@ def read_records(path, strict=False, stats: Counter|None=None):
     stats = Counter() if stats is None else stats
     for rid, tag, s in _raw_records(path, stats, strict): yield Record(rid, tag, s.decode())
 
+# %% ../nbs/01_data.ipynb #0cae32f4
 def read_genbank(path, strict=False, stats: Counter|None=None):
     "Stream the nucleic-acid records of a GenBank flat file."
     if sniff(path) != 'genbank': raise OmniError(f'{path}: not a GenBank file (no LOCUS line)')
@@ -242,6 +248,7 @@ def read_fasta(path, strict=False, stats: Counter|None=None):
     if sniff(path) != 'fasta': raise OmniError(f'{path}: not a FASTA file (does not start with ">")')
     return read_records(path, strict, stats)
 
+# %% ../nbs/01_data.ipynb #e08043d5
 def genbank_files(root=None) -> list[Path]:
     "The bundled GenBank flat files."
     return [bundled('genbank', f['path'], root) for f in manifests(root)['genbank']['files'] if f['path'].startswith('files/')]
@@ -262,7 +269,7 @@ def split_of(seq: bytes|str, val=VAL, test=TEST, h: int|None=None) -> str:
     u = (seq_hash(seq) if h is None else h) / 2**64
     return 'test' if u < test else 'val' if u < test + val else 'train'
 
-# %% ../nbs/01_data.ipynb #c86f6601
+# %% ../nbs/01_data.ipynb #6ee9879b
 def corpus_stats(paths, strict=False):
     "Records and residues per molecule type (and protein) over `paths`, plus the skip counts."
     import pandas as pd
@@ -274,6 +281,7 @@ def corpus_stats(paths, strict=False):
     order = [t for t in TAGS + [PROTEIN] if n[t]]
     return pd.DataFrame({'tag': order, 'records': [n[t] for t in order], 'residues': [res[t] for t in order]}), stats
 
+# %% ../nbs/01_data.ipynb #e5229e6f
 def plot_corpus_stats(df, name='table_s1_corpus'):
     "Bar chart of records and residues per tag; writes name.{csv,png,pdf} to figures_dir() and returns the paths."
     import matplotlib

@@ -36,7 +36,7 @@ def _inputs(inputs) -> list[tuple[Path, str]]:
     if not out: raise OmniError('prepare: no input files')
     return [(p, sniff(p)) for p in out]                   # wrong format or empty: fail before any work
 
-# %% ../nbs/03_shards.ipynb #3d8ba83c
+# %% ../nbs/03_shards.ipynb #772f4dc4
 def _map(task):
     "Write the records of input group `g` (consecutive files) into `B` buckets; return its counts. Skips work already done."
     g, files, work, B, strict, flush_mb = task
@@ -64,6 +64,7 @@ def _map(task):
     write_json(done, {'files': [str(p) for p, _ in files], 'runs': runs, 'stats': dict(stats)})
     return dict(stats)
 
+# %% ../nbs/03_shards.ipynb #95877fed
 def _groups(files, group_mb):
     "Consecutive input files in groups of about `group_mb` (estimated uncompressed), so small files share one map task."
     out, cur, size = [], [], 0
@@ -75,7 +76,7 @@ def _groups(files, group_mb):
             cur, size = [], 0
     return out + [cur] if cur else out
 
-# %% ../nbs/03_shards.ipynb #a153cb6e
+# %% ../nbs/03_shards.ipynb #b4c65f4d
 def _bucket_records(work, n_groups, b):
     "Every map line of bucket `b`, in input order."
     for i in range(n_groups):
@@ -85,6 +86,7 @@ def _bucket_records(work, n_groups, b):
                 f.seek(offs[b])
                 yield from f.read(offs[b + 1] - offs[b]).splitlines()
 
+# %% ../nbs/03_shards.ipynb #81138b64
 def _reduce(task):
     "Shards of bucket `b`: one per (split, modality), records sorted by hash; returns their index entries and counts."
     b, work, out, n_groups, tok_spec, val, test = task
@@ -117,7 +119,7 @@ def _reduce(task):
     write_json(done, res)
     return res
 
-# %% ../nbs/03_shards.ipynb #95877fed
+# %% ../nbs/03_shards.ipynb #452e0fb2
 def _pool_map(fn, tasks, workers, desc, progress):
     from tqdm.auto import tqdm
     bar = tqdm(total=len(tasks), desc=desc, disable=not progress, unit='task')
@@ -135,17 +137,16 @@ def _pool_map(fn, tasks, workers, desc, progress):
     bar.close()
     return out
 
+# %% ../nbs/03_shards.ipynb #1a6c904b
 def _tok_spec(tokenizer):
     if tokenizer == 'char': return 'char', 'char'
     p = Path(tokenizer)
     if not p.is_dir(): raise OmniError(f"{p}: tokenizer must be 'char' or a BPE tokenizer folder")
     return str(p.resolve()), 'bpe'
 
-def prepare(inputs, out, tokenizer='char', strict=False, workers=None, progress=True,
-            bucket_mb=256, flush_mb=64, val=VAL, test=TEST) -> dict:
-    "Tokenised uint16 shards of GenBank/FASTA `inputs` in `out`, deduplicated and split; returns the index."
-    files, out = _inputs(inputs), Path(out)
-    spec, kind = _tok_spec(tokenizer)
+# %% ../nbs/03_shards.ipynb #2eec4d47
+def _plan(files, spec, strict, bucket_mb, flush_mb, val, test) -> tuple[dict, list]:
+    "The plan of a run (inputs, their sizes, bucket count, settings) and its map groups."
     ests = []
     for p, _ in files:
         with open(p, 'rb') as f: ests.append(p.stat().st_size * (4 if f.read(2) == b'\x1f\x8b' else 1))  # gzip: ~4x
@@ -153,6 +154,39 @@ def prepare(inputs, out, tokenizer='char', strict=False, workers=None, progress=
     groups = _groups([(p, fmt, e) for (p, fmt), e in zip(files, ests)], flush_mb)
     plan = {'inputs': [str(p) for p, _ in files], 'bytes': [p.stat().st_size for p, _ in files], 'n_buckets': B,
             'tokenizer': spec, 'val': val, 'test': test, 'strict': strict}
+    return plan, groups
+
+# %% ../nbs/03_shards.ipynb #321a9e1a
+def _split_counts(shards) -> dict:
+    "Records and tokens per split and modality."
+    counts = {}
+    for sp in ('train', 'val', 'test'):
+        counts[sp] = {}
+        for m in ('nuc', 'prot'):
+            mine = [s for s in shards if s['split'] == sp and s['modality'] == m]
+            counts[sp][m] = {'n_records': sum(s['n_records'] for s in mine), 'n_tokens': sum(s['n_tokens'] for s in mine)}
+    return counts
+
+def _stats(map_stats, red, shards) -> dict:
+    "What a run read, skipped, normalised, removed as duplicates and kept."
+    read = sum((Counter(s) for s in map_stats), Counter())
+    per_tag = sum((Counter(r['per_tag']) for r in red), Counter())
+    return {'records_read': read.pop('records', 0),
+            'skipped': {k[5:]: v for k, v in sorted(read.items()) if k.startswith('skip:')},
+            'normalised': {k: v for k, v in sorted(read.items()) if not k.startswith('skip:')},
+            'duplicates': sum(r['duplicates'] for r in red),
+            'records': {t: per_tag[f'{t}/records'] for t in KINDS if per_tag[f'{t}/records']},
+            'residues': {t: per_tag[f'{t}/residues'] for t in KINDS if per_tag[f'{t}/residues']},
+            'splits': _split_counts(shards)}
+
+# %% ../nbs/03_shards.ipynb #ff5d49e7
+def prepare(inputs, out, tokenizer='char', strict=False, workers=None, progress=True,
+            bucket_mb=256, flush_mb=64, val=VAL, test=TEST) -> dict:
+    "Tokenised uint16 shards of GenBank/FASTA `inputs` in `out`, deduplicated and split; returns the index."
+    files, out = _inputs(inputs), Path(out)
+    spec, kind = _tok_spec(tokenizer)
+    plan, groups = _plan(files, spec, strict, bucket_mb, flush_mb, val, test)
+    B = plan['n_buckets']
     work, index = out/'.work', out/'index.json'
     if index.exists():
         idx = json.loads(index.read_text())
@@ -170,17 +204,10 @@ def prepare(inputs, out, tokenizer='char', strict=False, workers=None, progress=
     _tokenizer(spec)                                       # load once before forking
     red = _pool_map(_reduce, [(b, work, out, len(groups), spec, val, test) for b in range(B)], workers, 'reduce', progress)
     tok = _tokenizer(spec)
-    read = sum((Counter(s) for s in map_stats), Counter())
-    per_tag = sum((Counter(r['per_tag']) for r in red), Counter())
-    shards = sorted((s for r in red for s in r['shards']), key=lambda s: (s['split'], s['modality'], s['file']))
-    stats = {'records_read': read.pop('records', 0),
-             'skipped': {k[5:]: v for k, v in sorted(read.items()) if k.startswith('skip:')},
-             'normalised': {k: v for k, v in sorted(read.items()) if not k.startswith('skip:')},
-             'duplicates': sum(r['duplicates'] for r in red),
-             'records': {t: per_tag[f'{t}/records'] for t in KINDS if per_tag[f'{t}/records']},
-             'residues': {t: per_tag[f'{t}/residues'] for t in KINDS if per_tag[f'{t}/residues']},
-             'splits': {sp: {m: {k: sum(s[k] for s in shards if s['split'] == sp and s['modality'] == m)
-                                 for k in ('n_records', 'n_tokens')} for m in ('nuc', 'prot')} for sp in ('train', 'val', 'test')}}
+    shards = []
+    for r in red: shards += r['shards']
+    shards.sort(key=lambda s: (s['split'], s['modality'], s['file']))
+    stats = _stats(map_stats, red, shards)
     log.info(f"prepare: {stats['records_read']} records read, skipped {stats['skipped'] or 'none'}, "
              f"{stats['duplicates']} duplicates removed, {sum(s['n_records'] for s in shards)} kept in {len(shards)} shards")
     idx = {'tokenizer': kind, 'vocab_size': tok.vocab_size, 'shards': shards, 'stats': stats, 'plan': plan}

@@ -235,7 +235,7 @@ def sample_chunks(seqs, chunk: int, k: int, seed: int = 0):
             n += 1
     return res, n_seqs, n, chars
 
-# %% ../nbs/02_tokenizers.ipynb #281c8ff9
+# %% ../nbs/02_tokenizers.ipynb #bd715929
 def trainer_spec(alphabet: str, vocab_size: int, chunk: int, n_sentences: int, threads: int = 2) -> dict:
     "The SentencePiece trainer settings for one modality."
     return dict(model_type='bpe', vocab_size=vocab_size, character_coverage=1.0, required_chars=alphabet,
@@ -246,6 +246,7 @@ def trainer_spec(alphabet: str, vocab_size: int, chunk: int, n_sentences: int, t
                 unk_id=UNK, pad_id=PAD, bos_id=-1, eos_id=EOS, unk_piece=SPECIALS[UNK], pad_piece=SPECIALS[PAD],
                 eos_piece=SPECIALS[EOS], control_symbols=','.join([SPECIALS[MASK]] + TAG_PIECES), num_threads=threads)
 
+# %% ../nbs/02_tokenizers.ipynb #dd5f03fa
 def train_bpe(nuc_seqs, prot_seqs, out, vocab_size=2048, chunk=1024, max_chars=48_000_000, seed=0, threads=2,
               source: dict|None = None) -> dict:
     "Train `nuc.model` and `prot.model` on streams of normalised sequences; write them and `settings.json` into `out`."
@@ -269,7 +270,7 @@ def train_bpe(nuc_seqs, prot_seqs, out, vocab_size=2048, chunk=1024, max_chars=4
     write_json(out/'settings.json', settings)
     return settings
 
-# %% ../nbs/02_tokenizers.ipynb #bd715929
+# %% ../nbs/02_tokenizers.ipynb #3fab26ed
 def corpus(modality: str, split: str|None = 'train', root=None):
     "Unique `Record`s of the bundled corpus, 'nuc' (GenBank) or 'prot' (protein sample), in `split` (None: every split)."
     if modality not in ('nuc', 'prot'): raise OmniError(f"corpus: modality must be 'nuc' or 'prot', not {modality!r}")
@@ -281,6 +282,7 @@ def corpus(modality: str, split: str|None = 'train', root=None):
             seen.add(h)
             yield r
 
+# %% ../nbs/02_tokenizers.ipynb #f1eb6e99
 def train(out=None, vocab_size=2048, max_chars=48_000_000, seed=0, threads=2, root=None) -> dict:
     "Train the BPE tokenizers on the train split of the bundled corpus into `out` (default: the package's models)."
     source = dict(nuc='bundled genbank (data_manifests/genbank)', prot='bundled protein sample (data_manifests/proteins)',
@@ -314,7 +316,7 @@ def load_tokenizer(path) -> Tokenizer:
         return CodonTokenizer()
     raise OmniError(f'{p}: unknown tokenizer kind {kind!r}')
 
-# %% ../nbs/02_tokenizers.ipynb #8897004f
+# %% ../nbs/02_tokenizers.ipynb #8d7a83bd
 def piece_stats(tok: BPETokenizer, recs) -> 'pd.DataFrame':
     "Per modality and piece length: pieces in the vocabulary, tokens and residues in the encoding of `recs`."
     import pandas as pd
@@ -330,6 +332,7 @@ def piece_stats(tok: BPETokenizer, recs) -> 'pd.DataFrame':
     df = pd.DataFrame(rows)
     return df[(df.vocab_pieces > 0) | (df.heldout_tokens > 0)].reset_index(drop=True)
 
+# %% ../nbs/02_tokenizers.ipynb #712ab6c8
 def plot_piece_stats(df, name='tokenizers_bpe_pieces') -> list[Path]:
     "Bar charts of piece lengths in the vocabulary and in held-out encodings; name.{csv,png,pdf} in figures_dir()."
     import matplotlib
@@ -348,9 +351,13 @@ def plot_piece_stats(df, name='tokenizers_bpe_pieces') -> list[Path]:
     fig.tight_layout()
     return save_figure(fig, df, name)
 
+# %% ../nbs/02_tokenizers.ipynb #573ce0a0
 def heldout_records(root=None) -> list:
     "The validation and test records of the bundled corpus, nucleotides first."
-    return [r for m in ('nuc', 'prot') for r in corpus(m, None, root) if split_of(r.seq) != 'train']
+    out = []
+    for m in ('nuc', 'prot'):
+        out += [r for r in corpus(m, None, root) if split_of(r.seq) != 'train']
+    return out
 
 def piece_figure(name='tokenizers_bpe_pieces') -> list[Path]:
     "`plot_piece_stats` of the shipped BPE models on the held-out records of the bundled corpus."
