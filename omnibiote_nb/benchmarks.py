@@ -54,6 +54,7 @@ class Task:
     @property
     def classifier(self) -> bool: return self.kind.endswith('classify')
 
+# %% ../nbs/15_benchmarks.ipynb #c4ac100a
 TASKS: dict[str, Task] = {}
 
 def register(task: Task) -> Task:
@@ -91,7 +92,7 @@ def splits(task: Task) -> dict:
     return dict(train=_check_split(task, 'train', d['train']), dev=None if d.get('dev') is None else _check_split(task, 'dev', d['dev']),
                 test={k: _check_split(task, k, v) for k, v in tests.items()})
 
-# %% ../nbs/15_benchmarks.ipynb #b9330746
+# %% ../nbs/15_benchmarks.ipynb #1e038cab
 def flatten(y_true, y_pred):
     "Per-residue lists (one array per sequence) -> one array of labels and one of predictions over the labelled residues."
     if not (len(y_true) and np.ndim(y_true[0]) >= 1): return np.asarray(y_true), np.asarray(y_pred)
@@ -100,11 +101,13 @@ def flatten(y_true, y_pred):
     ok = np.isfinite(t) & np.isfinite(p).all(1)
     return t[ok], (p[ok, 0] if p.shape[1] == 1 else p[ok])
 
+# %% ../nbs/15_benchmarks.ipynb #093f4d21
 def classes(y_pred) -> np.ndarray:
     "Predicted classes: the argmax of logits (N, classes), the predictions themselves otherwise."
     p = np.asarray(y_pred)
     return p.argmax(-1) if p.ndim == 2 else np.round(p).astype(np.int64)
 
+# %% ../nbs/15_benchmarks.ipynb #68ff6022
 def mcc(y_true, y_pred) -> float:
     from sklearn.metrics import matthews_corrcoef
     t, p = flatten(y_true, y_pred)
@@ -130,11 +133,12 @@ def pearson(y_true, y_pred) -> float:
 
 METRICS = dict(mcc=mcc, accuracy=accuracy, residue_accuracy=accuracy, f1_macro=f1_macro, spearman=spearman, pearson=pearson)
 
-# %% ../nbs/15_benchmarks.ipynb #a45e91ea
+# %% ../nbs/15_benchmarks.ipynb #322aa732
 def input_length(backbone, p) -> int:
     "Tokens per input: the preset's `max_tokens`, or less where the backbone's context is shorter."
     return min(p.get('max_tokens') or 10**9, backbone.config.max_len)
 
+# %% ../nbs/15_benchmarks.ipynb #a3b010a1
 def token_mode(residue_labels, index, n_tokens) -> np.ndarray:
     "Per-token class targets: the most frequent label of the residues each token covers (the lowest on a tie); NaN where none."
     lab = np.asarray(residue_labels, np.float64)[:len(index)]
@@ -148,6 +152,7 @@ def token_mode(residue_labels, index, n_tokens) -> np.ndarray:
     out[has] = counts[has].argmax(1)
     return out.astype(np.float32)
 
+# %% ../nbs/15_benchmarks.ipynb #b608655f
 @dataclass
 class Encoded:
     "Token inputs of one split (`xs`: [(ids,)]), targets (`y`: per sequence, or per token for a per-residue task), the residue -> token maps."
@@ -170,6 +175,7 @@ def encode(task: Task, tok, df, T) -> Encoded:
     cut = sum(int(np.isfinite(np.asarray(lab, np.float64)[len(i):]).sum()) for lab, i in zip(labels, index))
     return Encoded(xs, y, labels, index, cut)
 
+# %% ../nbs/15_benchmarks.ipynb #178f5a14
 def to_residues(task, enc: Encoded, pred) -> list:
     "Per-token predictions back to residue space; residues beyond the input get NaN (not scored)."
     out = []
@@ -179,7 +185,7 @@ def to_residues(task, enc: Encoded, pred) -> list:
         out.append(r)
     return out
 
-# %% ../nbs/15_benchmarks.ipynb #bd95aa51
+# %% ../nbs/15_benchmarks.ipynb #79f83fc1
 PRESETS = {
     'paper': dict(steps=15000, steps_by_size={'large': 30000, 'xl': 30000}, epochs=None, batch=32, eval_every=500,
                   lr_emb=1e-3, lr_body=1e-4, lr_head=1e-2, base_width=1024, pool='first', max_tokens=None,
@@ -201,12 +207,14 @@ def settings(task: Task, preset) -> dict:
     if preset not in PRESETS: raise OmniError(f'unknown benchmark preset {preset!r}; choose one of {", ".join(PRESETS)}')
     return PRESETS[preset] | task.presets.get(preset, {})
 
+# %% ../nbs/15_benchmarks.ipynb #3beb65d9
 def cap(df, n, seed, what):
     "A seeded random sample of `n` rows of `df` (in their order), or all of it."
     if df is None or not n or len(df) <= n: return df
     rng = np.random.default_rng([seed, sum(map(ord, what))])
     return df.iloc[np.sort(rng.choice(len(df), n, replace=False))].reset_index(drop=True)
 
+# %% ../nbs/15_benchmarks.ipynb #8cd2194a
 def dev_split(task, sp, seed):
     "(train, dev): the task's dev split, or a seeded tenth of the training rows when it has none (grouped by `group` if present)."
     if sp['dev'] is not None: return sp['train'], sp['dev']
@@ -217,7 +225,7 @@ def dev_split(task, sp, seed):
     m = keys.isin(held).to_numpy()
     return tr[~m].reset_index(drop=True), tr[m].reset_index(drop=True)
 
-# %% ../nbs/15_benchmarks.ipynb #51b7e966
+# %% ../nbs/15_benchmarks.ipynb #4aa73366
 def _targets(task, ys, T):
     "Batch targets: classes (B,) / values (B, 1), or per token (B, T) padded with NaN."
     if task.per_residue:
@@ -239,6 +247,7 @@ def task_loss(task, model, out, y):
     z = (y - model.y_mean) / model.y_std
     return F.mse_loss(out.reshape(z.shape), z, reduction='sum'), z.numel()
 
+# %% ../nbs/15_benchmarks.ipynb #c93bca7f
 def _set_scaling(task, model, ys):
     "Target mean and std of a regression (over every labelled residue for a per-residue one)."
     if task.classifier: return
@@ -247,11 +256,28 @@ def _set_scaling(task, model, ys):
     model.y_mean.fill_(float(v.mean()))
     model.y_std.fill_(float(max(v.std(), 1e-8)))
 
+# %% ../nbs/15_benchmarks.ipynb #ff474d41
 def score(task, enc: Encoded, pred) -> float:
     "The task's metric of predictions `pred` (per token for a per-residue task) against the split's labels."
     if task.per_residue: return METRICS[task.metric](enc.labels, to_residues(task, enc, pred))
     return METRICS[task.metric](np.asarray(enc.labels), pred)
 
+# %% ../nbs/15_benchmarks.ipynb #c878ace4
+def _accumulate(task, model, train: Encoded, b, lengths, cfg) -> float:
+    "Back-propagate the loss of batch `b` (rows of `train`), micro-batch by micro-batch; the batch's mean loss per target."
+    n = sum(int(np.isfinite(np.asarray(train.y[i], np.float32)).sum()) for i in b) if task.per_residue else len(b)
+    total = 0.0
+    for mb in micro_batches(b, lengths, cfg.max_tokens):
+        inputs = []
+        for inp in collate([train.xs[i] for i in mb], model.pad_id):
+            inputs.append(tuple(t.to(cfg.device) for t in inp))
+        y = _targets(task, [train.y[i] for i in mb], inputs[0][0].shape[1]).to(cfg.device)
+        s, _ = task_loss(task, model, model(inputs), y)
+        (s / max(n, 1)).backward()
+        total += float(s.detach())
+    return total / max(n, 1)
+
+# %% ../nbs/15_benchmarks.ipynb #8a4a66d1
 def train_steps(task, model, train: Encoded, dev: Encoded, cfg: FinetuneConfig, steps, eval_every) -> dict:
     "Fit `model` for `steps` optimiser steps; keep the weights best on `dev`. Returns {'dev': best score, 'step', 'curve', 'losses'}."
     torch.manual_seed(cfg.seed)
@@ -266,19 +292,12 @@ def train_steps(task, model, train: Encoded, dev: Encoded, cfg: FinetuneConfig, 
     with tqdm(total=steps, disable=not cfg.progress, desc=f'fine-tune {task.name}', mininterval=2, leave=False) as bar:
         while step < steps:
             for b in length_batches(lengths, cfg.batch, rng):
-                n = sum(int(np.isfinite(np.asarray(train.y[i], np.float32)).sum()) for i in b) if task.per_residue else len(b)
-                total = 0.0
-                for mb in micro_batches(b, lengths, cfg.max_tokens):
-                    inputs = [tuple(t.to(cfg.device) for t in inp) for inp in collate([train.xs[i] for i in mb], model.pad_id)]
-                    y = _targets(task, [train.y[i] for i in mb], inputs[0][0].shape[1]).to(cfg.device)
-                    s, _ = task_loss(task, model, model(inputs), y)
-                    (s / max(n, 1)).backward()
-                    total += float(s.detach())
+                loss = _accumulate(task, model, train, b, lengths, cfg)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
                 sched.step()
                 step += 1
-                losses.append(total / max(n, 1))
+                losses.append(loss)
                 bar.update()
                 if step % eval_every == 0 or step == steps:
                     v = score(task, dev, predict(model, dev.xs, FinetuneConfig(max_tokens=cfg.max_tokens, device=cfg.device, progress=False)))
@@ -290,7 +309,7 @@ def train_steps(task, model, train: Encoded, dev: Encoded, cfg: FinetuneConfig, 
     model.load_state_dict(best['state'])
     return dict(dev=float(best['dev']), step=best['step'], curve=curve, losses=np.array(losses))
 
-# %% ../nbs/15_benchmarks.ipynb #1ca23a64
+# %% ../nbs/15_benchmarks.ipynb #31deabc9
 RESULT_COLUMNS = ['benchmark', 'task', 'model', 'family', 'size', 'tokenizer', 'init', 'method', 'seed', 'split', 'metric', 'value',
                   'flops', 'source']
 OURS = 'ours, CPU scale'
@@ -314,6 +333,7 @@ def describe(backbone) -> dict:
     label = f'{family} {size} {tok}' if ladder else f'{family} {size} {tok} ({run.name})'   # a folder without run.json: named by the folder
     return dict(model=label, family=family, size=size, tokenizer=tok, flops=info['flops'])
 
+# %% ../nbs/15_benchmarks.ipynb #a4c432e6
 def result_rows(task, who: dict, init, method, seed, scores: dict, source=OURS) -> list[dict]:
     "One row per split of `scores` ({split: value})."
     model = who['model'] + (' random init' if init == 'random' else '')
@@ -322,6 +342,7 @@ def result_rows(task, who: dict, init, method, seed, scores: dict, source=OURS) 
                  tokenizer=who.get('tokenizer', ''), init=init, method=method, seed=seed, split=k, metric=task.metric,
                  value=float(v), flops=flops, source=source) for k, v in scores.items()]
 
+# %% ../nbs/15_benchmarks.ipynb #8fdaf235
 def read_results(paths) -> pd.DataFrame:
     "Result rows from result files (JSON written by run_task / frozen_probe / kmer_baseline), folders of them, or CSVs."
     rows = []
@@ -337,11 +358,11 @@ def read_results(paths) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     return df.astype(dict(size=str, tokenizer=str, init=str)).fillna(dict(size='', tokenizer='', init=''))
 
+# %% ../nbs/15_benchmarks.ipynb #c7b0d7e9
 def _result_path(out_dir, task, who, init, method, seed) -> Path:
     safe = lambda s: ''.join(c if c.isalnum() or c in '-_.' else '_' for c in s)
     return Path(out_dir)/safe(task.name)/f"{safe(who['model'])}__{init}__{method}__seed{seed}.json"
 
-# %% ../nbs/15_benchmarks.ipynb #322aa732
 def _job(task, backbone, preset, seed, random_init, out_dir, method) -> tuple[dict, dict, str, Path]:
     "(settings, who, init, result path) of one model's run of `task` by `method`: the result path says whether it is done."
     who = describe(backbone)
@@ -356,6 +377,7 @@ def _steps(p, who, n_train):
     if p.get('epochs'): return int(p['epochs'] * math.ceil(n_train / p['batch']))
     return int(p.get('steps_by_size', {}).get(who.get('size', ''), p['steps']))
 
+# %% ../nbs/15_benchmarks.ipynb #d5c2152c
 def run_task(task: Task, backbone, preset='cpu', seed=0, random_init=False, out_dir=None, device='cpu', progress=True,
              save_model=False) -> dict:
     "Fine-tune `backbone` (a model or run folder, or a loaded OmniBioTE) on `task`; {'rows', 'dev', 'step', 'seconds', 'path', ...}."
@@ -390,7 +412,7 @@ def run_task(task: Task, backbone, preset='cpu', seed=0, random_init=False, out_
              + ', '.join(f'{k} {v:.3f}' for k, v in scores.items()) + f" ({res['seconds']:.0f} s)")
     return res
 
-# %% ../nbs/15_benchmarks.ipynb #9f22913e
+# %% ../nbs/15_benchmarks.ipynb #d1e59d55
 C_GRID = np.logspace(-3, 2, 6)
 ALPHA_GRID = np.logspace(-2, 4, 7)
 
@@ -407,12 +429,14 @@ def token_states(backbone, xs, max_tokens=65536, device='cpu') -> list:
         for j, i in enumerate(b): out[i] = h[j, :len(xs[i])]
     return out
 
+# %% ../nbs/15_benchmarks.ipynb #a1abec0b
 def _residue_matrix(states, enc: Encoded):
     "Per-residue features (the state of each residue's token) and labels, over the labelled residues inside the input."
     X = np.concatenate([h[i] for h, i in zip(states, enc.index)])
     y = np.concatenate([np.asarray(lab, np.float64)[:len(i)] for lab, i in zip(enc.labels, enc.index)])
     return X, y
 
+# %% ../nbs/15_benchmarks.ipynb #8fb7276c
 def fit_linear(task, X_tr, y_tr, X_dv, y_dv, seed=0):
     "A standardised logistic (classifier) or ridge regression, its strength chosen on the dev rows; returns the fitted pipeline and its dev score."
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -435,6 +459,7 @@ def _linear_predict(task, m, X):
     out[:, m.classes_.astype(int)] = m.decision_function(X).reshape(len(X), -1) if len(m.classes_) > 2 else np.c_[-m.decision_function(X), m.decision_function(X)]
     return out
 
+# %% ../nbs/15_benchmarks.ipynb #70c8c1d1
 def _fit_and_score(task, feats, seed):
     "Fit the linear model on the train features, choose on dev, score every test set: ({split: value}, dev score)."
     (X_tr, y_tr), (X_dv, y_dv) = feats['train'], feats['dev']
@@ -447,6 +472,7 @@ def _probe_splits(task, p, seed):
     out = dict(train=cap(train, p['probe_train_cap'], seed, 'train'), dev=cap(dev, p['probe_dev_cap'], seed, 'dev'))
     return out | {f'test:{k}': cap(v, p['test_cap'], seed, k) for k, v in sp['test'].items()}
 
+# %% ../nbs/15_benchmarks.ipynb #86a7a132
 def frozen_probe(task: Task, backbone, preset='cpu', seed=0, random_init=False, out_dir=None, device='cpu') -> dict:
     "Linear model on the frozen backbone's pooled (or per-residue) features; {'rows', 'dev', 'seconds', 'path'}; resumable like run_task."
     p, who, init, path = _job(task, backbone, preset, seed, random_init, out_dir, 'probe')
@@ -476,7 +502,7 @@ def frozen_probe(task: Task, backbone, preset='cpu', seed=0, random_init=False, 
     log.info(f"{task.name} {who['model']} {init} probe: dev {dev:.3f}, " + ', '.join(f'{k} {v:.3f}' for k, v in scores.items()) + f" ({res['seconds']:.1f} s)")
     return res
 
-# %% ../nbs/15_benchmarks.ipynb #b608655f
+# %% ../nbs/15_benchmarks.ipynb #6d288111
 BASELINE_K = {'DNA': 4, 'RNA': 4, 'protein': 2}
 
 def kmer_matrix(task, seqs, k=None) -> np.ndarray:
@@ -485,6 +511,7 @@ def kmer_matrix(task, seqs, k=None) -> np.ndarray:
     k = k or BASELINE_K[task.tag]
     return np.stack([_kmer_counts(s.upper().replace('U', 'T') if task.tag != 'protein' else s.upper(), alpha, k) for s in seqs])
 
+# %% ../nbs/15_benchmarks.ipynb #f162c1ba
 def window_onehot(task, df, window=3) -> tuple[np.ndarray, np.ndarray]:
     "Per-residue one-hot windows of `window` residues either side (an edge is all zeros) and the residue labels."
     alpha = AA_ORDER if task.tag == 'protein' else 'ACGT'
@@ -503,6 +530,7 @@ def window_onehot(task, df, window=3) -> tuple[np.ndarray, np.ndarray]:
     ok = np.isfinite(y)
     return X[ok], y[ok]
 
+# %% ../nbs/15_benchmarks.ipynb #aaac7110
 def kmer_baseline(task: Task, preset='cpu', seed=0, out_dir=None, k=None, window=3) -> dict:
     "The k-mer (or per-residue one-hot window) linear baseline on `task`; resumable like run_task."
     p = settings(task, preset)
@@ -526,7 +554,7 @@ def kmer_baseline(task: Task, preset='cpu', seed=0, out_dir=None, k=None, window
     write_json(path, res)
     return res
 
-# %% ../nbs/15_benchmarks.ipynb #178f5a14
+# %% ../nbs/15_benchmarks.ipynb #e6168337
 STYLE = {'OmniBioTE': 'C0', 'NucBioTE': 'C1', 'ProtBioTE': 'C2', 'baseline': 'C7'}
 MARKERS = {'finetune': 'o', 'probe': 'x'}
 
@@ -542,6 +570,7 @@ def aggregate(rows, categories=None) -> pd.DataFrame:
     return per_cat.groupby(keys, dropna=False).agg(score=('value', 'mean'), sem=('value', 'sem'), categories=('category', 'nunique'),
                                                    tasks=('tasks', 'sum'), flops=('flops', 'first')).reset_index()
 
+# %% ../nbs/15_benchmarks.ipynb #f7fb4f8d
 def plot_aggregate(rows, name, title, categories=None, ylabel='mean score over tasks') -> list[Path]:
     "The aggregate score of every model against its pretraining FLOPs (random-init and baselines as lines); PNG, PDF, CSV."
     import matplotlib
@@ -567,6 +596,7 @@ def plot_aggregate(rows, name, title, categories=None, ylabel='mean score over t
     fig.tight_layout()
     return save_figure(fig, a, name)
 
+# %% ../nbs/15_benchmarks.ipynb #05ec5607
 def plot_tasks(rows, published, name, title, xlabel='score') -> list[Path]:
     "Per task: our scores (first test set) as bars, the published numbers as markers; PNG, PDF and the long CSV of both."
     import matplotlib
@@ -599,7 +629,7 @@ def plot_tasks(rows, published, name, title, xlabel='score') -> list[Path]:
     table = pd.concat([r[RESULT_COLUMNS], pub.reindex(columns=RESULT_COLUMNS)], ignore_index=True)
     return save_figure(fig, table, name)
 
-# %% ../nbs/15_benchmarks.ipynb #79f83fc1
+# %% ../nbs/15_benchmarks.ipynb #2459593a
 TASK_MODULES = ('omnibiote_nb.gue', 'omnibiote_nb.tape', 'omnibiote_nb.proteinglue')
 
 def load_tasks() -> dict:
@@ -610,6 +640,7 @@ def load_tasks() -> dict:
             if e.name != m: raise
     return TASKS
 
+# %% ../nbs/15_benchmarks.ipynb #b2f0f6e8
 def _run(task, ckpt, out, method, preset, seed, random_init, device):
     out = Path(out)
     if method == 'finetune': r = run_task(task, ckpt, preset, seed, random_init, out, device, save_model=True)
@@ -619,12 +650,14 @@ def _run(task, ckpt, out, method, preset, seed, random_init, device):
     write_csv(out/'results.csv', read_results(out))
     return r
 
+# %% ../nbs/15_benchmarks.ipynb #291fe1d0
 def slug(name) -> str:
     "A task name without spaces or brackets, for the command line: 'stability (substitute split)' -> 'stability-substitute-split'."
     out = ''.join(c if c.isalnum() or c in '/_.' else '-' for c in name.lower())
     while '--' in out: out = out.replace('--', '-')
     return out.strip('-')
 
+# %% ../nbs/15_benchmarks.ipynb #1b943fa7
 def find_task(name) -> Task:
     "The registered task called `name` or whose `slug` is `name`."
     tasks = load_tasks()
@@ -637,6 +670,7 @@ def run_named_task(name, ckpt, out, preset='cpu', seed=0, method='finetune', ran
     "Fine-tune (or probe) checkpoint `ckpt` on the registered task `name` (or its slug); results into `out` (its JSON and `results.csv`)."
     return _run(find_task(name), ckpt, out, method, preset, seed, random_init, device)
 
+# %% ../nbs/15_benchmarks.ipynb #a61a6b0e
 def user_task(csv_path, kind='classify', metric=None, tag='DNA', name=None, seed=0) -> Task:
     "A Task of a user's CSV (sequence or seq, label[, split][, group])."
     csv_path = Path(csv_path)
@@ -664,6 +698,7 @@ def user_task(csv_path, kind='classify', metric=None, tag='DNA', name=None, seed
         return dict(train=df[s == 'train'].reset_index(drop=True), dev=df[s == 'dev'].reset_index(drop=True), test=df[s == 'test'].reset_index(drop=True))
     return Task(name or csv_path.stem, 'user', kind, metric, tag, n_out, load)
 
+# %% ../nbs/15_benchmarks.ipynb #432abece
 def finetune_user_csv(csv_path, ckpt, out, kind='classify', metric=None, tag='DNA', preset='cpu', seed=0, method='finetune',
                       random_init=False, device='cpu') -> dict:
     "Fine-tune (or probe) checkpoint `ckpt` on a user's CSV of sequence,label; results into `out`."

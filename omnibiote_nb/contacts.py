@@ -52,6 +52,7 @@ def random_f1(positive_share) -> float:
     p = float(positive_share)
     return 2 * p / (1 + p)
 
+# %% ../nbs/14_contacts.ipynb #c0ea499b
 def label_table(df=None, thresholds=CONTACT_THRESHOLDS) -> pd.DataFrame:
     "Per threshold: positives, negatives, positive:negative ratio and the random-guess F1, ours and the paper's (column `source`)."
     df = contact_data() if df is None else df
@@ -61,7 +62,7 @@ def label_table(df=None, thresholds=CONTACT_THRESHOLDS) -> pd.DataFrame:
     paper = pd.DataFrame(dict(threshold=list(PAPER_RATIOS), pos_neg=list(PAPER_RATIOS.values()), random_f1=list(PAPER_RANDOM_F1.values()), source='paper'))
     return pd.concat([ours, paper], ignore_index=True)[['source', 'threshold', 'positives', 'negatives', 'pos_neg', 'random_f1']]
 
-# %% ../nbs/14_contacts.ipynb #c0ea499b
+# %% ../nbs/14_contacts.ipynb #13f6062e
 def homology_pairs(df=None, root=None, workers=2) -> pd.DataFrame:
     "Protein pairs (pid_a, pid_b, score) with normalised BLOSUM62 score >= PAIR_MIN: the bundled ones, or aligned now if `df` holds other proteins."
     full = contact_data(root) if df is None else None
@@ -77,6 +78,7 @@ def homology_pairs(df=None, root=None, workers=2) -> pd.DataFrame:
     keep = N[i, j] >= PAIR_MIN
     return pd.DataFrame(dict(pid_a=seqs.index.to_numpy()[i[keep]], pid_b=seqs.index.to_numpy()[j[keep]], score=N[i[keep], j[keep]]))
 
+# %% ../nbs/14_contacts.ipynb #ffb5d005
 def homolog_groups(df, pairs, threshold=THRESHOLD) -> pd.Series:
     "Group number of each protein (indexed by pid): the connected components of the pairs scoring above `threshold`."
     from scipy.sparse import coo_matrix
@@ -88,6 +90,7 @@ def homolog_groups(df, pairs, threshold=THRESHOLD) -> pd.Series:
     _, group = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(len(pids), len(pids))), directed=False)
     return pd.Series(group, index=pids, name='group')
 
+# %% ../nbs/14_contacts.ipynb #bb625f6d
 def contact_folds(df=None, n_folds=10, seed=0, pairs=None, threshold=THRESHOLD) -> list[tuple[np.ndarray, np.ndarray]]:
     """`n_folds` (train, test) pairs of row positions into `df` (default `contact_data()`), grouped by protein sequence
     and by homolog group (proteins linked by normalised BLOSUM62 scores above `threshold`, pronab's rule, share a fold);
@@ -128,7 +131,7 @@ def check_contact_folds(df, folds, pairs=None, threshold=THRESHOLD) -> list[str]
     if n: problems.append(f'{n} proteins are never tested')
     return problems
 
-# %% ../nbs/14_contacts.ipynb #e548683a
+# %% ../nbs/14_contacts.ipynb #c8e57dfd
 from .finetune import (Finetuner, FinetuneConfig, param_groups, schedule, length_batches, micro_batches, pad,
                                    residue_tokens, token_labels, residue_values, random_like, save_finetuned, load_finetuned,
                                    paired_contrast, contrast_line)
@@ -141,12 +144,14 @@ def windows(length, size) -> list[tuple[int, int]]:
     edges = np.linspace(0, length, n + 1).round().astype(int)
     return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
+# %% ../nbs/14_contacts.ipynb #746ae181
 def contact_input(tok, protein, na_seqs=(), na_types=(), max_na=None) -> tuple[np.ndarray, np.ndarray]:
     "(token ids, index): the protein then each strand (cut to `max_na`), and for each protein residue the position of its token."
     parts = [(protein, 'protein')] + [(s[:max_na], t) for s, t in zip(na_seqs, na_types)]
     ids, seg = tok.encode_multi(parts)
     return ids.astype(np.int64), residue_tokens(tok, ids, seg, 0)
 
+# %% ../nbs/14_contacts.ipynb #c6b19931
 def encode_complexes(tok, df, max_len, size=None, max_na=None, with_na=True) -> list[dict]:
     "Every window of every complex of `df`: row, start, end, ids and index; windows of at most `size` residues that fit `max_len` with the strands."
     out = []
@@ -160,12 +165,13 @@ def encode_complexes(tok, df, max_len, size=None, max_na=None, with_na=True) -> 
             out.append(dict(row=i, start=s, end=e, ids=ids, index=index))
     return out
 
-# %% ../nbs/14_contacts.ipynb #57365d52
+# %% ../nbs/14_contacts.ipynb #f39baeae
 def window_targets(w, Y) -> np.ndarray:
     "(tokens, thresholds) float targets of window `w` from its complex's per-residue labels `Y` (residues, thresholds); NaN off the protein."
     y = Y[w['start']:w['end']]
     return np.stack([token_labels(y[:, j], w['index'], len(w['ids'])) for j in range(Y.shape[1])], 1)
 
+# %% ../nbs/14_contacts.ipynb #3fd7e7a1
 def _padded_targets(ys, T):
     out = torch.full((len(ys), T, ys[0].shape[1]), float('nan'))
     for i, y in enumerate(ys): out[i, :len(y)] = torch.as_tensor(y)
@@ -200,6 +206,7 @@ def train_windows(model, xs, ys, cfg: FinetuneConfig) -> np.ndarray:
                 bar.update()
     return np.array(losses)
 
+# %% ../nbs/14_contacts.ipynb #5128d634
 @torch.no_grad()
 def window_outputs(f, xs, pad_id, max_tokens=16384) -> list[np.ndarray]:
     "f(idx, doc) -> (B, T, D) on every window `xs`, batched by length: one (T_i, D) float32 array per window."
@@ -210,14 +217,19 @@ def window_outputs(f, xs, pad_id, max_tokens=16384) -> list[np.ndarray]:
         for j, i in enumerate(b): res[i] = out[j, :len(xs[i])]
     return res
 
+# %% ../nbs/14_contacts.ipynb #32d70c31
 def per_residue(ws, outs, rows) -> list[np.ndarray]:
     "Window outputs to one (residues, D) array per complex of `rows`: each residue takes the output of the token covering it."
     parts = {r: [] for r in rows}
     for w, o in zip(ws, outs):
         if w['row'] in parts: parts[w['row']].append((w['start'], residue_values(o, w['index'])))
-    return [np.concatenate([p for _, p in sorted(parts[r], key=lambda x: x[0])]) for r in rows]
+    res = []
+    for r in rows:
+        pieces = sorted(parts[r], key=lambda x: x[0])
+        res.append(np.concatenate([p for _, p in pieces]))
+    return res
 
-# %% ../nbs/14_contacts.ipynb #c69ba62d
+# %% ../nbs/14_contacts.ipynb #115ad430
 def best_cutoff(y, p) -> float:
     "The probability cut-off (call a contact when p >= it) with the best F1 on labels `y`."
     y, p = np.asarray(y, bool), np.asarray(p, float)
@@ -228,6 +240,7 @@ def best_cutoff(y, p) -> float:
     i = np.flatnonzero(last)[np.argmax(f1[last])]
     return float(ps[i])
 
+# %% ../nbs/14_contacts.ipynb #92a9e734
 def f1_scores(y, p, cutoff) -> dict:
     "F1, precision and recall of calling `p >= cutoff` against labels `y`."
     y, call = np.asarray(y, bool), np.asarray(p) >= cutoff
@@ -235,7 +248,7 @@ def f1_scores(y, p, cutoff) -> dict:
     prec, rec = tp / max(call.sum(), 1), tp / max(y.sum(), 1)
     return dict(f1=2 * prec * rec / (prec + rec) if prec + rec else 0.0, precision=prec, recall=rec)
 
-# %% ../nbs/14_contacts.ipynb #c8e57dfd
+# %% ../nbs/14_contacts.ipynb #c3b75414
 WINDOW = 7
 AA_LETTERS = 'ACDEFGHIKLMNPQRSTVWY'
 
@@ -250,6 +263,7 @@ def onehot_windows(protein, na_types=(), w=WINDOW) -> np.ndarray:
     X[:, -2], X[:, -1] = 'DNA' in na_types, 'RNA' in na_types
     return X
 
+# %% ../nbs/14_contacts.ipynb #ec5fbf39
 def fit_logistic(X, Y, l2=1e-3, iters=100, seed=0):
     "Logistic regression per column of `Y` on standardised `X` (L-BFGS, full batch); returns a function X -> probabilities."
     torch.manual_seed(seed)
@@ -268,7 +282,7 @@ def fit_logistic(X, Y, l2=1e-3, iters=100, seed=0):
     W, b = W.detach(), b.detach()
     return lambda X: torch.sigmoid(torch.as_tensor((X - mu) / sd) @ W + b).numpy()
 
-# %% ../nbs/14_contacts.ipynb #746ae181
+# %% ../nbs/14_contacts.ipynb #2ba7f144
 PRESETS = {
     'paper': dict(epochs=32, batch=256, window=None, max_na=None, base_width=1024, lr_body=1e-4, joint=False, finetune='all',
                   train_windows=None, probe=False, fit_residues=None, max_tokens=65536),
@@ -294,16 +308,18 @@ def contact_jobs(ckpts: dict, random_init=(), preset='cpu') -> list[dict]:
                                      size=size, init=init, path=c[role], with_na=role == 'multi'))
     return jobs
 
+# %% ../nbs/14_contacts.ipynb #43496997
 def residue_labels(df, thresholds=CONTACT_THRESHOLDS) -> list[np.ndarray]:
     "(residues, thresholds) 0/1 float32 labels of each complex."
     return [np.stack(list(contact_labels(d, thresholds).values()), 1).astype(np.float32) for d in df.min_distance]
 
-# %% ../nbs/14_contacts.ipynb #3f6274fd
+# %% ../nbs/14_contacts.ipynb #2f462b85
 def _backbone(job, seed):
     "The job's backbone: pretrained, or a random-init control of the same architecture."
     b = OmniBioTE.load(resolve_checkpoint(job['path'])[0])
     return random_like(b, seed) if job['init'] == 'random' else b
 
+# %% ../nbs/14_contacts.ipynb #46008a0a
 def _scores(Y_tr, P_tr, Y_te, P_te, thresholds) -> list[dict]:
     "Per threshold: cut-off from the training part, F1/precision/recall on the test part."
     rows = []
@@ -313,6 +329,7 @@ def _scores(Y_tr, P_tr, Y_te, P_te, thresholds) -> list[dict]:
                          test_positive_share=float(Y_te[:, j].mean()), random_f1=random_f1(Y_te[:, j].mean())))
     return rows
 
+# %% ../nbs/14_contacts.ipynb #c4e5367f
 def _finetune_fold(job, ws, Y, tr, te, p, thresholds, seed, device, progress):
     "(train-part probabilities, their labels, test probabilities per complex, the fitted models) of one fine-tuned fold."
     rng = np.random.default_rng([seed, len(tr)])
@@ -335,9 +352,60 @@ def _finetune_fold(job, ws, Y, tr, te, p, thresholds, seed, device, progress):
         te_parts.append(per_residue([ws[i] for i in test], out[len(train):], list(te)))
         models.append(model)
     Y_tr = np.concatenate([Y[ws[i]['row']][ws[i]['start']:ws[i]['end']] for i in train])
-    P_te = [np.concatenate([part[j] for part in te_parts], 1) for j in range(len(te))]
+    P_te = []
+    for j in range(len(te)):
+        P_te.append(np.concatenate([part[j] for part in te_parts], 1))
     return np.concatenate(tr_parts, 1), Y_tr, P_te, models
 
+# %% ../nbs/14_contacts.ipynb #dee07cbb
+def _job_flops(job) -> float:
+    "Pretraining FLOPs of the job's checkpoint: NaN for the baseline, 0 for a random-init control."
+    if job['path'] is None: return float('nan')
+    if job['init'] == 'random': return 0.0
+    return resolve_checkpoint(job['path'])[1]['flops']
+
+def _job_inputs(job, df, p, seed, device):
+    "(X, ws): per-residue features of every complex (baseline and frozen probe, else None), and the encoded windows (None for the baseline)."
+    if job['family'] == 'baseline': return [onehot_windows(r.protein, r.na_types) for r in df.itertuples()], None
+    backbone = _backbone(job, seed)
+    tok = tokenizer_for(backbone)
+    ws = encode_complexes(tok, df, backbone.config.max_len, p['window'], p['max_na'], job['with_na'])
+    if job['family'] != 'probe': return None, ws
+    backbone.eval()
+    f = lambda idx, doc: backbone(idx.to(device), doc_ids=doc.to(device))
+    X = per_residue(ws, window_outputs(f, [w['ids'] for w in ws], tok.pad_id, p['max_tokens']), range(len(df)))
+    return X, ws
+
+def _probe_fold(X, Y, tr, te, p, seed, k):
+    "(train-part probabilities, their labels, test probabilities per complex) of logistic regressions on features `X`, fitted on fold `k`'s training part."
+    Xtr, Y_tr = np.concatenate([X[i] for i in tr]), np.concatenate([Y[i] for i in tr])
+    fit_rows = np.arange(len(Xtr))
+    if p['fit_residues'] and len(Xtr) > p['fit_residues']:
+        fit_rows = np.sort(np.random.default_rng([seed, k]).choice(len(Xtr), p['fit_residues'], replace=False))
+    fit = fit_logistic(Xtr[fit_rows], Y_tr[fit_rows], seed=seed)
+    return fit(Xtr), Y_tr, [fit(X[i]) for i in te]
+
+# %% ../nbs/14_contacts.ipynb #b8fb2cd7
+def _ckpt_paths(ckpts) -> dict:
+    "The checkpoints of `ckpts` ({size: {role: path}}) with the paths as text, for settings.json."
+    out = {}
+    for size, c in ckpts.items():
+        out[size] = {role: str(path) for role, path in c.items()}
+    return out
+
+def _fold_rows(job, flops, k, tr, te, scores, sec, preset) -> list[dict]:
+    "The rows of `results.csv` for job `job` on fold `k`: one per threshold of `scores`."
+    return [dict(model=job['model'], base=job['base'], family=job['family'], size=job['size'], init=job['init'], flops=flops, fold=k,
+                 n_train=len(tr), n_test=len(te), **s, seconds=round(sec, 2), preset=preset, source='ours') for s in scores]
+
+def _save_predictions(out, job, k, df, te, P_te, rows, thresholds):
+    "The test probabilities of fold `k` (float16, per residue), with the complexes, their lengths and the cut-offs, in predictions/<model>/fold<k>.npz."
+    cut = np.array([r['cutoff'] for r in rows])
+    with atomic_write(out/'predictions'/job['model']/f'fold{k}.npz') as f:
+        np.savez_compressed(f, complex_id=df.complex_id.to_numpy()[te].astype(str), lengths=df.length.to_numpy()[te],
+                            prob=np.concatenate(P_te).astype(np.float16), cutoff=cut, thresholds=np.array(thresholds))
+
+# %% ../nbs/14_contacts.ipynb #1bb3aff4
 def run_contacts(ckpts: dict, out_dir=None, preset='cpu', random_init=(), folds=None, df=None, seed=0, device='cpu',
                  progress=True, thresholds=CONTACT_THRESHOLDS, example=EXAMPLE) -> pd.DataFrame:
     "Score every model of `contact_jobs` on the contact folds; resumable: one row per model x fold x threshold in `results.csv`."
@@ -351,21 +419,14 @@ def run_contacts(ckpts: dict, out_dir=None, preset='cpu', random_init=(), folds=
     res_path = out/'results.csv'
     results = pd.read_csv(res_path, dtype=dict(size=str, init=str)).fillna(dict(size='', init='')) if res_path.exists() else pd.DataFrame()
     write_json(out/'settings.json', dict(preset=preset, settings=p, folds=ks, seed=seed, thresholds=list(thresholds), example=example,
-                                         ckpts={s: {r: str(v) for r, v in c.items()} for s, c in ckpts.items()}, random_init=list(random_init)))
+                                         ckpts=_ckpt_paths(ckpts), random_init=list(random_init)))
     ex_row = df.index[df.complex_id == example]
     for job in contact_jobs(ckpts, random_init, preset):
         todo = [k for k in ks if not (len(results) and ((results.model == job['model']) & (results.fold == k)).any())]
         if not todo: continue
         t0 = time.time()
-        flops = float('nan') if job['path'] is None else 0.0 if job['init'] == 'random' else resolve_checkpoint(job['path'])[1]['flops']
-        if job['family'] == 'baseline': X = [onehot_windows(r.protein, r.na_types) for r in df.itertuples()]
-        else:
-            backbone = _backbone(job, seed)
-            tok = tokenizer_for(backbone)
-            ws = encode_complexes(tok, df, backbone.config.max_len, p['window'], p['max_na'], job['with_na'])
-            if job['family'] == 'probe':
-                backbone.eval()
-                X = per_residue(ws, window_outputs(lambda idx, doc: backbone(idx.to(device), doc_ids=doc.to(device)), [w['ids'] for w in ws], tok.pad_id, p['max_tokens']), range(len(df)))
+        flops = _job_flops(job)
+        X, ws = _job_inputs(job, df, p, seed, device)
         prep = time.time() - t0
         for k in todo:
             tr, te = fold_list[k]
@@ -375,33 +436,24 @@ def run_contacts(ckpts: dict, out_dir=None, preset='cpu', random_init=(), folds=
                 if len(ex_row) and ex_row[0] in te and len(models) == 1:
                     save_finetuned(models[0], out/'models'/job['model']/f'fold{k}', dict(task='contacts', thresholds=list(thresholds), window=p['window'],
                                    max_na=p['max_na'], with_na=job['with_na'], fold=k, preset=preset, init=job['init']))
-            else:
-                Xtr, Y_tr = np.concatenate([X[i] for i in tr]), np.concatenate([Y[i] for i in tr])
-                fit_rows = np.arange(len(Xtr))
-                if p['fit_residues'] and len(Xtr) > p['fit_residues']: fit_rows = np.sort(np.random.default_rng([seed, k]).choice(len(Xtr), p['fit_residues'], replace=False))
-                fit = fit_logistic(Xtr[fit_rows], Y_tr[fit_rows], seed=seed)
-                P_tr, P_te = fit(Xtr), [fit(X[i]) for i in te]
+            else: P_tr, Y_tr, P_te = _probe_fold(X, Y, tr, te, p, seed, k)
             Y_te = np.concatenate([Y[i] for i in te])
             sec = time.time() - t1 + prep / len(todo)
-            rows = [dict(model=job['model'], base=job['base'], family=job['family'], size=job['size'], init=job['init'], flops=flops, fold=k,
-                         n_train=len(tr), n_test=len(te), **s, seconds=round(sec, 2), preset=preset, source='ours')
-                    for s in _scores(Y_tr, P_tr, Y_te, np.concatenate(P_te), thresholds)]
+            rows = _fold_rows(job, flops, k, tr, te, _scores(Y_tr, P_tr, Y_te, np.concatenate(P_te), thresholds), sec, preset)
             log.info(f"contacts {job['model']} fold {k}: F1 " + ' '.join(f"{r['threshold']:g}Å {r['f1']:.3f}" for r in rows) + f' ({sec:.1f} s)')
-            cut = np.array([r['cutoff'] for r in rows])
-            with atomic_write(out/'predictions'/job['model']/f'fold{k}.npz') as f:
-                np.savez_compressed(f, complex_id=df.complex_id.to_numpy()[te].astype(str), lengths=df.length.to_numpy()[te],
-                                    prob=np.concatenate(P_te).astype(np.float16), cutoff=cut, thresholds=np.array(thresholds))
+            _save_predictions(out, job, k, df, te, P_te, rows, thresholds)
             results = pd.concat([results, pd.DataFrame(rows)], ignore_index=True)
             write_csv(res_path, results)
     return results
 
-# %% ../nbs/14_contacts.ipynb #62389de3
+# %% ../nbs/14_contacts.ipynb #fdab19f9
 def summarise(results) -> pd.DataFrame:
     "Mean, SEM and fold count of F1 (and precision, recall) per model and threshold."
     g = results.groupby(['model', 'base', 'family', 'size', 'init', 'threshold'], dropna=False, sort=False)
     return g.agg(flops=('flops', 'first'), folds=('fold', 'nunique'), f1=('f1', 'mean'), f1_sem=('f1', 'sem'), precision=('precision', 'mean'),
                  recall=('recall', 'mean'), random_f1=('random_f1', 'mean'), seconds=('seconds', 'sum')).reset_index()
 
+# %% ../nbs/14_contacts.ipynb #693ef161
 def figure_table(results, labels=None) -> pd.DataFrame:
     "The CSV beside Figure 3d: our summary (source 'ours') and the paper's ratio and random-guess F1 per threshold (source 'paper')."
     labels = label_table() if labels is None else labels
@@ -411,6 +463,7 @@ def figure_table(results, labels=None) -> pd.DataFrame:
     return pd.concat([s, ours, paper], ignore_index=True)[['source', 'model', 'family', 'size', 'init', 'threshold', 'flops', 'folds', 'f1', 'f1_sem',
                                                           'precision', 'recall', 'pos_neg']]
 
+# %% ../nbs/14_contacts.ipynb #63fcebfa
 def plot_contacts(results, name='fig3d_contacts', label='CPU scale', labels=None) -> list[Path]:
     "Figure 3d: F1 per threshold against pretraining FLOPs, controls and the baseline as lines, the random-guess bound dashed; PNG, PDF and CSV."
     import matplotlib
@@ -479,7 +532,7 @@ def conclusions(results) -> str:
                  "its figure, so no F1 of ours is set against a paper F1; only the class balance and the random-guess bound are.")
     return '\n'.join(lines)
 
-# %% ../nbs/14_contacts.ipynb #3fd7e7a1
+# %% ../nbs/14_contacts.ipynb #191a73d8
 def example_structure(complex_id=EXAMPLE, root=None) -> tuple[np.ndarray, np.ndarray]:
     "(Cα coordinates of the protein residues, in sequence order; heavy-atom coordinates of the nucleotides) of a bundled complex."
     m = read_structure(bundled('protein_na_complexes', f'contacts/{complex_id}.pdb.gz', root))
@@ -487,9 +540,14 @@ def example_structure(complex_id=EXAMPLE, root=None) -> tuple[np.ndarray, np.nda
     prot = [c for c, k in kinds.items() if k == 'protein']
     if len(prot) != 1: raise OmniError(f'{complex_id}: {len(prot)} protein chains; the example needs one')
     ca = np.array([r['CA'].coord for r in protein_residues(m[prot[0]])])
-    na = np.array([a.coord for c, k in kinds.items() if k in ('DNA', 'RNA') for r in nucleotides(m[c]) for a in r if a.element not in ('H', 'D')])
-    return ca, na
+    na = []
+    for c, k in kinds.items():
+        if k not in ('DNA', 'RNA'): continue
+        for r in nucleotides(m[c]):
+            na += [a.coord for a in r if a.element not in ('H', 'D')]
+    return ca, np.array(na)
 
+# %% ../nbs/14_contacts.ipynb #38b66cd4
 def example_prediction(run_dir, results, complex_id=EXAMPLE, threshold=8.0) -> dict:
     "The test-fold probabilities of `complex_id` from the best pretrained per-residue OmniBioTE of a run at `threshold`: model, fold, prob, cutoff."
     s = summarise(results)
@@ -506,6 +564,7 @@ def example_prediction(run_dir, results, complex_id=EXAMPLE, threshold=8.0) -> d
                         prob=z['prob'][start:start + z['lengths'][i], j].astype(float))
     raise OmniError(f'{run_dir}: {complex_id} is in no test part of {model}')
 
+# %% ../nbs/14_contacts.ipynb #950ec5c8
 def plot_example(pred, df=None, complex_id=EXAMPLE, name='fig2d_contact_example', label='CPU scale') -> list[Path]:
     "Figure 2d: predicted contact probability on the structure (Cα coloured, nucleic acid grey) and along the sequence against the true distance."
     import matplotlib
@@ -544,7 +603,7 @@ def plot_example(pred, df=None, complex_id=EXAMPLE, name='fig2d_contact_example'
                               call=(pred['prob'] >= pred['cutoff']).astype(int), model=pred['model'], fold=pred['fold']))
     return save_figure(fig, table, name)
 
-# %% ../nbs/14_contacts.ipynb #5128d634
+# %% ../nbs/14_contacts.ipynb #dc906d70
 def train_contacts(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True, n_windows=None, thresholds=CONTACT_THRESHOLDS, df=None) -> Path:
     "Fine-tune checkpoint `ckpt` (model or pretraining-run folder) on every complex (or `n_windows` random windows) and save it to `out`."
     p = PRESETS[preset] | dict(train_windows=n_windows, joint=True)
@@ -561,6 +620,7 @@ def train_contacts(ckpt, out, preset='cpu', seed=0, device='cpu', progress=True,
     return save_finetuned(models[0], out, dict(task='contacts', thresholds=list(thresholds), cutoffs=cutoffs, window=p['window'], max_na=p['max_na'],
                                                with_na=multi, preset=preset, complexes=len(df), checkpoint=str(ckpt)))
 
+# %% ../nbs/14_contacts.ipynb #a0f1e6f8
 def predict_contacts(protein, na, na_type='DNA', ckpt_dir=None, na2=None) -> pd.DataFrame:
     "Per residue of `protein` bound to strand `na` (and `na2`): the contact probability and call at each threshold of the model in `ckpt_dir`."
     from omnibiote_nb.predict import check_pair
@@ -581,6 +641,7 @@ def predict_contacts(protein, na, na_type='DNA', ckpt_dir=None, na2=None) -> pd.
         out[f'contact_{t:g}A'] = (prob[:, j] >= c).astype(int)
     return out
 
+# %% ../nbs/14_contacts.ipynb #ffa769fc
 def stage(runs: Path, preset='cpu') -> list[Path]:
     "The reproduce stage: every ladder model on the contact folds (runs/contacts/<preset>, resumable), Figures 3d and 2d, the per-fold CSV, the labels table and the conclusions."
     from omnibiote_nb.binding import ladder_checkpoints

@@ -44,12 +44,18 @@ def _read_split(path, task, split):
     if miss: raise OmniError(f'{path}: missing column(s) {miss} (GUE files are sequence,label)')
     return df.rename(columns={'sequence': 'seq'})[['seq', 'label']]
 
+def _find_split(root, task, split):
+    "The file of `split` in the user's folder `root`/`task` (.csv or .csv.gz), or None."
+    for p in (Path(root)/task/f'{split}.csv', Path(root)/task/f'{split}.csv.gz'):
+        if p.exists(): return p
+    return None
+
 def load_gue(task, root=None) -> dict:
     "{'train', 'dev', 'test'} DataFrames (seq, label) of GUE task `task` (e.g. 'tf/0'), bundled or from `root` / $OMNIBIOTE_GUE."
     if task not in GUE_TASKS: raise OmniError(f'no GUE task {task!r}; the tasks are {", ".join(GUE_TASKS)}')
     if task in bundled_tasks() and root is None: return {s: _read_split(bundled('gue', f'{task}/{s}.csv.gz'), task, s) for s in ('train', 'dev', 'test')}
     root = root or os.environ.get('OMNIBIOTE_GUE')
-    found = {s: next((p for p in (Path(root)/task/f'{s}.csv', Path(root)/task/f'{s}.csv.gz') if p.exists()), None) for s in ('train', 'dev', 'test')} if root else {}
+    found = {s: _find_split(root, task, s) for s in ('train', 'dev', 'test')} if root else {}
     if not root or None in found.values():
         where = f'{Path(root)/task}/ lacks {", ".join(s + ".csv" for s, p in found.items() if p is None)}' if root else 'OMNIBIOTE_GUE is not set'
         raise OmniError(f'GUE task {task} is not bundled ({NOT_BUNDLED.get(task, "bundled")}); {where}: put train.csv, dev.csv, test.csv '
@@ -78,9 +84,11 @@ PRESETS = {
 def gue_task(name) -> Task:
     "The harness Task of GUE task `name` (its settings under each preset of this notebook)."
     category, n = GUE_TASKS[name]
+    presets = {}
+    for k, p in PRESETS.items():   # each preset's settings that the harness's preset of that name knows
+        presets[k] = {kk: v for kk, v in p.items() if kk in BENCH_PRESETS[k]}
     return Task(f'gue/{name}', 'GUE', 'classify', 'mcc', 'DNA', n, lambda: load_gue(name), category=category,
-                presets={k: {kk: v for kk, v in p.items() if kk in BENCH_PRESETS[k]} for k, p in PRESETS.items()},
-                note=NOT_BUNDLED.get(name, 'bundled (a seeded sample of each split)'))
+                presets=presets, note=NOT_BUNDLED.get(name, 'bundled (a seeded sample of each split)'))
 
 for _t in GUE_TASKS: register(gue_task(_t))
 
@@ -102,6 +110,7 @@ def gue_models(runs=None) -> tuple[dict, list]:
     controls = [n for n in ('cpu-3-multi-char', 'cpu-2-multi') if n in found]
     return found, controls
 
+# %% ../nbs/16_gue.ipynb #c2cf8ad6
 def run_gue(models: dict, out, preset='cpu', controls=(), tasks=None, seed=0, progress=True) -> pd.DataFrame:
     "Every result of the GUE protocol for `models` ({name: checkpoint}) and their `controls` into `out`; returns the rows."
     p = PRESETS[preset]
@@ -123,11 +132,12 @@ def run_gue(models: dict, out, preset='cpu', controls=(), tasks=None, seed=0, pr
         log.info(f'GUE {name}: {time.time() - t0:.1f} s')
     return read_results(out)
 
-# %% ../nbs/16_gue.ipynb #c2cf8ad6
+# %% ../nbs/16_gue.ipynb #930c350f
 def categories() -> dict:
     "Task name -> aggregate category (the paper's Fig. 4a averages the epigenetic-mark tasks into one)."
     return {f'gue/{t}': c for t, (c, _) in GUE_TASKS.items()}
 
+# %% ../nbs/16_gue.ipynb #4d6d9c6d
 def figures(rows, name_a='fig4a_gue_aggregate', name_b='fig4b_gue_tasks') -> list[Path]:
     "Fig. 4a, Fig. 4b and gue_results.csv (ours and the published rows) into figures_dir()."
     pub = published()
