@@ -30,6 +30,7 @@ def token_counts(sh: Shards, V) -> np.ndarray:
     c[:4] = 0
     return c
 
+# %% ../nbs/05a_ladder.ipynb #dcd2d228
 def add_one_logp(c) -> np.ndarray:
     "Log-probability of each token id under the add-one smoothed frequencies `c`."
     return np.log((c + 1) / (c.sum() + len(c)))
@@ -38,6 +39,7 @@ def unigram_logp(shards_dir, m) -> np.ndarray:
     "Log-probability of each token id under the add-one smoothed token frequencies of modality `m`'s training split."
     return add_one_logp(token_counts(Shards(shards_dir, 'train', m), read_index(shards_dir)['vocab_size']))
 
+# %% ../nbs/05a_ladder.ipynb #bf825274
 def unigram_baseline(shards_dir, split='val', window=None, n_val=64) -> dict:
     "Cross-entropy (nats) per modality of predicting `split` tokens by training-split token frequencies."
     V, out = read_index(shards_dir)['vocab_size'], {}
@@ -64,42 +66,58 @@ def seen_counts(shards_dir, modality, window, seed, n_windows) -> dict:
         c[MODALITIES[w['modality']]] += np.bincount(w['targets'][w['mask']], minlength=V)
     return c
 
-# %% ../nbs/05a_ladder.ipynb #719ce068
+# %% ../nbs/05a_ladder.ipynb #dff9fd85
+def _se(x) -> float: return (x.std() / len(x) ** 0.5).item()
+
+def _breakdown(cols) -> dict:
+    "Means of the per-token columns `cols` (loss, within, leak, unigram, unigram_seen, noisy), with paired SEs."
+    loss = cols['loss']
+    d = loss - cols['unigram']          # per token, paired
+    ds = loss - cols['unigram_seen']
+    c = cols['noisy'] - loss            # the context gain, per token
+    out = {k: cols[k].mean().item() for k in ('loss', 'within', 'leak', 'unigram', 'unigram_seen')}
+    return out | dict(mass_own=cols['leak'].neg().exp().mean().item(), se=_se(d), masked=len(d),
+                      context_gain=c.mean().item(), context_se=_se(c), se_seen=_se(ds))
+
+# %% ../nbs/05a_ladder.ipynb #eb737650
 def held_out_breakdown(net, shards_dir, m, window, seen, n_val=64, batch=16) -> dict:
     "Held-out MLM loss of modality `m` on a run's validation windows: `within` + `leak`, and both unigrams' on the same tokens."
-    st, uni = Stream(shards_dir, 'val', m, window, 0), torch.as_tensor(unigram_logp(shards_dir, m))
+    st = Stream(shards_dir, 'val', m, window, 0)
+    uni = torch.as_tensor(unigram_logp(shards_dir, m))
     seen = torch.as_tensor(add_one_logp(seen))   # counts from `seen_counts`
     own = torch.as_tensor(token_counts(Shards(shards_dir, 'train', m), len(uni)) > 0)
-    n, loss, within, leak, base, base_seen, noisy = min(n_val, st.n_windows(m)), [], [], [], [], [], []
-    g, p = torch.Generator().manual_seed(0), uni.exp() * own
+    n = min(n_val, st.n_windows(m))
+    cols = {k: [] for k in ('loss', 'within', 'leak', 'unigram', 'unigram_seen', 'noisy')}
+    g = torch.Generator().manual_seed(0)
+    p = uni.exp() * own
     def mlm_logits(idx, b): return net.mlm_logits(net(idx, doc_ids=b['doc_ids'])[b['mask']]).float()
     with torch.no_grad():
         for a in range(0, n, batch):
             b = collate([st.held_out(m, k) for k in range(a, min(a + batch, n))])
             logits = mlm_logits(b['idx'], b)
-            t, logp = b['targets'][b['mask']][:, None], logits.log_softmax(-1)
+            t = b['targets'][b['mask']][:, None]
+            logp = logits.log_softmax(-1)
             ctx = ~b['mask'] & own[b['targets']]   # the context: unmasked residue tokens (not tags, ends, padding)
-            resampled = b['idx'].masked_scatter(ctx, torch.multinomial(p, int(ctx.sum()), True, generator=g)) if ctx.any() else b['idx']
-            noisy.append(-mlm_logits(resampled, b).log_softmax(-1).gather(1, t)[:, 0])
-            loss.append(-logp.gather(1, t)[:, 0])
-            within.append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
-            leak.append(-logp.masked_fill(~own, -math.inf).logsumexp(-1))
-            base.append(-uni[t[:, 0]].float())
-            base_seen.append(-seen[t[:, 0]].float())
-    d, c = torch.cat(loss) - torch.cat(base), torch.cat(noisy) - torch.cat(loss)   # per token, paired
-    ds = torch.cat(loss) - torch.cat(base_seen)
-    return {k: torch.cat(v).mean().item() for k, v in dict(loss=loss, within=within, leak=leak, unigram=base, unigram_seen=base_seen).items()} | \
-           dict(mass_own=torch.cat(leak).neg().exp().mean().item(), se=(d.std() / len(d) ** 0.5).item(), masked=len(d),
-                context_gain=c.mean().item(), context_se=(c.std() / len(c) ** 0.5).item(), se_seen=(ds.std() / len(ds) ** 0.5).item())
+            resampled = b['idx']
+            if ctx.any(): resampled = b['idx'].masked_scatter(ctx, torch.multinomial(p, int(ctx.sum()), True, generator=g))
+            cols['noisy'].append(-mlm_logits(resampled, b).log_softmax(-1).gather(1, t)[:, 0])
+            cols['loss'].append(-logp.gather(1, t)[:, 0])
+            cols['within'].append(-logits.masked_fill(~own, -math.inf).log_softmax(-1).gather(1, t)[:, 0])
+            cols['leak'].append(-logp.masked_fill(~own, -math.inf).logsumexp(-1))
+            cols['unigram'].append(-uni[t[:, 0]].float())
+            cols['unigram_seen'].append(-seen[t[:, 0]].float())
+    return _breakdown({k: torch.cat(v) for k, v in cols.items()})
 
-# %% ../nbs/05a_ladder.ipynb #11ec7136
+# %% ../nbs/05a_ladder.ipynb #c4107899
 def plot_run(run, name=None) -> list:
     "Training loss, then held-out loss per modality (one panel each, own scale) against tokens, with the unigram baseline."
     import matplotlib.pyplot as plt, pandas as pd
     run = Path(run)
     s, mt = json.loads((run/'run.json').read_text()), read_metrics(run)
     base = unigram_baseline(s['data'], 'val', window=s['window'], n_val=s['n_val'])
-    mods = [m for m in base if any(f'{m}_loss' in r for r in mt['val'])]
+    mods = []   # the modalities the run has held-out losses of
+    for m in base:
+        if any(f'{m}_loss' in r for r in mt['val']): mods.append(m)
     fig, axs = plt.subplots(1, 1 + len(mods), figsize=(3.6 * (1 + len(mods)), 3.3))
     tr = pd.DataFrame(mt['train'])
     k = max(1, len(tr) // 50)   # a running mean over a 50th of the run: single steps are too noisy to read
@@ -118,7 +136,7 @@ def plot_run(run, name=None) -> list:
     return save_figure(fig, pd.DataFrame(mt['val']).assign(**{f'unigram_{m}': base[m] for m in base}),
                        name or f'pretrain_{run.name}')
 
-# %% ../nbs/05a_ladder.ipynb #dff9fd85
+# %% ../nbs/05a_ladder.ipynb #336335b4
 LADDER = {  # the runs `make reproduce` trains, each on its preset's 8M tokens: name -> (size, setting, tokenizer)
     'cpu-2-multi-char': ('cpu-2', 'multi', 'char'),
     'cpu-3-multi-char': ('cpu-3', 'multi', 'char'),
@@ -136,13 +154,16 @@ def ladder_runs(runs=None, tokenizer='char') -> dict:
     "Run folders of the ladder's runs on `tokenizer`'s shards under `runs`: {size: {setting: folder}}."
     out = {}
     for name, (size, setting, tok) in LADDER.items():
-        if tok == tokenizer: out.setdefault(size, {})[setting] = Path(runs or runs_dir())/'pretrain'/name
+        if tok == tokenizer:
+            by_setting = out.setdefault(size, {})
+            by_setting[setting] = Path(runs or runs_dir())/'pretrain'/name
     return out
 
 def figure_runs(tokenizer='char') -> list[str]:
     "Names of the ladder runs on `tokenizer`'s shards, which its ladder figure shows."
     return [name for name, (_, _, tok) in LADDER.items() if tok == tokenizer]
 
+# %% ../nbs/05a_ladder.ipynb #fea65510
 def ladder_table(runs=None) -> 'pd.DataFrame':
     "One row per finished pretraining run and held-out modality: FLOPs, tokens, and its `held_out_breakdown`."
     import pandas as pd
@@ -154,11 +175,12 @@ def ladder_table(runs=None) -> 'pd.DataFrame':
         seen = seen_counts(s['data'], s['modality'], s['window'], s['seed'], summ['steps'] * s['batch'])   # what it trained on
         for m, loss in summ['val'].items():
             h = held_out_breakdown(net, s['data'], m, s['window'], seen[m], s['n_val'])
-            rows.append(dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], tokenizer=s['tokenizer'], modality=m,
-                             flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, targets_seen=int(seen[m].sum()))
-                        | {k: v for k, v in h.items() if k != 'loss'})
+            row = dict(run=run.parent.name, preset=s['preset'], model=CONTROLS[s['modality']], tokenizer=s['tokenizer'], modality=m,
+                       flops=summ['flops'], tokens=summ['tokens'], val_loss=loss, targets_seen=int(seen[m].sum()))
+            rows.append(row | {k: v for k, v in h.items() if k != 'loss'})
     return pd.DataFrame(rows)
 
+# %% ../nbs/05a_ladder.ipynb #c3e98028
 def plot_ladder(df, name='pretrain_ladder') -> list:
     "Held-out MLM loss against pretraining compute, per modality, with the unigram baselines (bars: paired SE against the split's)."
     import matplotlib.pyplot as plt
@@ -178,7 +200,7 @@ def plot_ladder(df, name='pretrain_ladder') -> list:
     fig.tight_layout()
     return save_figure(fig, df, name)
 
-# %% ../nbs/05a_ladder.ipynb #eb737650
+# %% ../nbs/05a_ladder.ipynb #c555330c
 GOAL = dict(margin=0.1, n_se=5)   # nats below the unigram of the same masked tokens, and paired standard errors
 
 def learned(lt) -> 'pd.DataFrame':
@@ -194,6 +216,7 @@ def learned(lt) -> 'pd.DataFrame':
             'context_gain', 'context_se', 'context_n_se', 'goal_margin', 'goal_se', 'goal_context', 'goal']
     return d[cols].reset_index(drop=True)
 
+# %% ../nbs/05a_ladder.ipynb #ed4f1e1f
 def _margin_gap(d, a, b, m) -> str:
     "Run `a` against run `b` on modality `m`: the difference of their margins, with the SEs in quadrature."
     ra = d[(d.run == a) & (d.modality == m)]
@@ -209,8 +232,8 @@ def ladder_conclusions(lt) -> str:
     d = learned(lt[lt.run.isin(LADDER)])
     lines = []
     for r in d.itertuples():
-        met = 'meets the goal' if r.goal else 'does not meet the goal (' + ', '.join(
-            k for k, ok in (('margin', r.goal_margin), ('SE', r.goal_se), ('context', r.goal_context)) if not ok) + ')'
+        missed = [k for k, ok in (('margin', r.goal_margin), ('SE', r.goal_se), ('context', r.goal_context)) if not ok]
+        met = 'meets the goal' if r.goal else 'does not meet the goal (' + ', '.join(missed) + ')'
         lines.append(f'- {r.run} ({r.model}, {TOKENS[r.tokenizer]}, {r.tokens / 1e6:.0f}M tokens), held-out {r.modality}: '
                      f'loss {r.val_loss:.4f} against the unigram\'s {r.unigram:.4f}, margin {r.margin:+.4f} +- {r.se:.4f} nats '
                      f'({r.margin_se:+.1f} SE; negative is above the unigram), context gain {r.context_gain:+.4f} +- {r.context_se:.4f}: {met}.')

@@ -61,8 +61,11 @@ def rope_freqs(pos, head_dim, theta=10000.0):
     angle = pos[..., None].float() * inv_freq
     return torch.polar(torch.ones_like(angle), angle)
 
+# %% ../nbs/04_model.ipynb #f7c2ba78
 def _rotate(x, freqs):
-    return torch.view_as_real(torch.view_as_complex(x.float().unflatten(-1, (-1, 2))) * freqs).flatten(-2).type_as(x)
+    "The pairs of `x` as complex numbers, multiplied by `freqs`, back to real pairs in the dtype of `x`."
+    pairs = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)))
+    return torch.view_as_real(pairs * freqs).flatten(-2).type_as(x)
 
 class _Rope(torch.autograd.Function):
     @staticmethod
@@ -78,6 +81,7 @@ def rope(x, freqs):
     "Rotate adjacent pairs of the last dimension of `x` (..., T, H, head_dim); `freqs` broadcasts as (..., T, 1, head_dim/2)."
     return _Rope.apply(x, freqs)
 
+# %% ../nbs/04_model.ipynb #39ebf1ba
 def scale_pairs(x, cos):
     "Multiply both members of each adjacent pair of `x` (..., T, H, head_dim) by the real `cos` (..., T, 1, head_dim/2)."
     return (x.float().unflatten(-1, (-1, 2)) * cos[..., None]).flatten(-2).type_as(x)
@@ -86,6 +90,7 @@ def encode_positions(x, freqs):
     "RoPE for complex `freqs`; the as-trained cos scaling of the released models for a real table."
     return rope(x, freqs) if freqs.is_complex() else scale_pairs(x, freqs)
 
+# %% ../nbs/04_model.ipynb #0298ab36
 def record_starts(doc_ids, pad_alone=False):
     "True where a record starts (records are contiguous runs of one id); with `pad_alone` each padding token is one."
     start = torch.ones_like(doc_ids, dtype=torch.bool)
@@ -97,7 +102,7 @@ def positions(doc_ids):
     t = torch.arange(doc_ids.shape[1], device=doc_ids.device).expand_as(doc_ids)
     return t - torch.where(record_starts(doc_ids), t, 0).cummax(1).values
 
-# %% ../nbs/04_model.ipynb #7cf4b7c1
+# %% ../nbs/04_model.ipynb #f3687698
 def doc_mask(doc_ids):
     "Boolean attention mask (B, 1, T, T): True where query and key are in the same record and the key is not padding."
     same = (doc_ids[:, :, None] == doc_ids[:, None, :]) & (doc_ids[:, None, :] >= 0)
@@ -111,6 +116,7 @@ def padding_doc_ids(idx, pad_id):
     "doc_ids for a plain padded batch: one record per row, -1 at `pad_id`."
     return torch.where(idx == pad_id, -1, 0)
 
+# %% ../nbs/04_model.ipynb #6ba7acac
 def length_groups(lens, ratio=1.25) -> list[tuple[int, int, int, int]]:
     "Groups (i, j, shortest, longest) of the sorted lengths `lens`: records [i, j), none more than `ratio` (or 8 tokens) longer than the shortest."
     spans, i = [], 0
@@ -120,12 +126,14 @@ def length_groups(lens, ratio=1.25) -> list[tuple[int, int, int, int]]:
         i = j
     return spans
 
+# %% ../nbs/04_model.ipynb #5c0fa5fc
 class Records:
     "The records of a batch `doc_ids` (B, T) grouped by length, for attention within records (a padding token is a record of one)."
     def __init__(self, doc_ids, ratio=1.25):
         B, T = doc_ids.shape
         self.shape = (B, T)
-        start = record_starts(doc_ids, pad_alone=True).flatten().nonzero().squeeze(1)
+        is_start = record_starts(doc_ids, pad_alone=True).flatten()
+        start = is_start.nonzero().squeeze(1)                          # flat position of each record's first token
         length = torch.diff(start, append=start.new_tensor([B * T]))
         self.length, order = length.sort(stable=True)
         self.start = start[order]
@@ -142,7 +150,8 @@ class Records:
             valid = ar < self.length[i:j, None]
             mask = None if lo == L else valid[:, None, None, :]
             groups.append((j - i, L, mask))
-            idx.append(torch.where(valid, self.start[i:j, None] + ar, self.start[i:j, None]).flatten())
+            first = self.start[i:j, None]
+            idx.append(torch.where(valid, first + ar, first).flatten())   # a padding slot reads its record's first token
             ok.append(valid.flatten())
         self.idx = torch.cat(idx)   # group slots -> batch positions
         ok = torch.cat(ok)
@@ -150,12 +159,17 @@ class Records:
         self.back[self.idx[ok]] = ok.nonzero().squeeze(1)   # batch positions -> group slots
         return groups
 
+    def _to_slots(self, x, sizes):
+        "`x` (B, T, H, d) gathered into the group slots, split into one (n * L, H, d) tensor per group."
+        B, T, H, d = x.shape
+        return x.reshape(B * T, H, d).index_select(0, self.idx).split(sizes)
+
     def attend(self, q, k, v, scale):
         "Attention of q, k, v (B, T, H, d) within records, as (B, T, H, d)."
         B, T, H, d = q.shape
         groups = self.groups
         sizes = [n * L for n, L, _ in groups]
-        qs, ks, vs = [x.reshape(B * T, H, d).index_select(0, self.idx).split(sizes) for x in (q, k, v)]
+        qs, ks, vs = self._to_slots(q, sizes), self._to_slots(k, sizes), self._to_slots(v, sizes)
         ys = []
         for (n, L, mask), qg, kg, vg in zip(groups, qs, ks, vs):
             heads = [x.view(n, L, H, d).transpose(1, 2) for x in (qg, kg, vg)]
@@ -163,6 +177,7 @@ class Records:
             ys.append(y.transpose(1, 2).reshape(n * L, H, d))
         return torch.cat(ys).index_select(0, self.back).view(B, T, H, d)
 
+# %% ../nbs/04_model.ipynb #50647680
 def attention_mask(doc_ids, explicit=False, min_len=384, max_work=0.5):
     "What attention needs for `doc_ids`: None (whole records), `Records` (when grouping pays) or the boolean `doc_mask`."
     if doc_ids is None or not needs_mask(doc_ids): return None
@@ -171,7 +186,7 @@ def attention_mask(doc_ids, explicit=False, min_len=384, max_work=0.5):
         if r.work <= max_work * r.dense_work: return r
     return doc_mask(doc_ids)
 
-# %% ../nbs/04_model.ipynb #696e9963
+# %% ../nbs/04_model.ipynb #f95f3351
 class LayerNorm(nn.Module):
     "Mean/std LayerNorm with gain and bias; `upstream`: the paper code's formula, unbiased std and eps outside the root."
     def __init__(self, n, upstream=False):
@@ -183,6 +198,7 @@ class LayerNorm(nn.Module):
         centred = x - x.mean(-1, keepdim=True)
         return self.weight * centred / (x.std(-1, keepdim=True) + 1e-5) + self.bias
 
+# %% ../nbs/04_model.ipynb #982a72a2
 class SelfAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -194,8 +210,11 @@ class SelfAttention(nn.Module):
         B, T, C = x.shape
         qk, v = self.c_attn(x).split([2 * C, C], -1)
         q, k = encode_positions(qk.view(B, T, 2 * self.n_head, -1), freqs).chunk(2, 2)   # (B, T, H, d) each
-        v, att = v.view(B, T, self.n_head, -1), None
-        if isinstance(mask, Records): return self.c_proj(mask.attend(q, k, v, self.scale).reshape(B, T, C)), att
+        v = v.view(B, T, self.n_head, -1)
+        att = None
+        if isinstance(mask, Records):
+            y = mask.attend(q, k, v, self.scale)
+            return self.c_proj(y.reshape(B, T, C)), att
         q, k, v = (x.transpose(1, 2) for x in (q, k, v))                     # (B, H, T, d)
         if return_attn:
             att = (q @ k.transpose(-2, -1)) * self.scale
@@ -205,6 +224,7 @@ class SelfAttention(nn.Module):
         else: y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
         return self.c_proj(y.transpose(1, 2).reshape(B, T, C)), att
 
+# %% ../nbs/04_model.ipynb #cc184fe9
 class MLP(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -214,6 +234,7 @@ class MLP(nn.Module):
         a, b = self.c_fc(x).chunk(2, -1)
         return self.c_proj(F.silu(a) * b)
 
+# %% ../nbs/04_model.ipynb #672a30a9
 class _Dropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, keep, scale):
@@ -232,9 +253,12 @@ class Dropout(nn.Module):
         if not self.training or self.cut == 0: return x
         if x.device.type != 'cpu': return F.dropout(x, self.p, True)
         n = x.numel()
-        bits = torch.empty(-(-n // 4), dtype=torch.int64).random_(-2**63, None).view(torch.int16)[:n]
-        return _Dropout.apply(x, bits.view(x.shape) >= self.cut - 32768, 65536 / (65536 - self.cut))
+        words = torch.empty(-(-n // 4), dtype=torch.int64).random_(-2**63, None)   # 64 random bits per 4 elements
+        bits = words.view(torch.int16)[:n]
+        keep = bits.view(x.shape) >= self.cut - 32768
+        return _Dropout.apply(x, keep, 65536 / (65536 - self.cut))
 
+# %% ../nbs/04_model.ipynb #98f83c48
 class Block(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -351,7 +375,7 @@ def flops_per_token(config: OmniBioTEConfig, seq_len: int, training=True, head_f
     forward = 2 * n + L * 4 * seq_len * w
     return 3 * forward if training else forward
 
-# %% ../nbs/04_model.ipynb #32f44393
+# %% ../nbs/04_model.ipynb #6cb80175
 def _save(self, path):
     "Write `model.safetensors` and `config.json` into the folder `path`."
     path = Path(path)
@@ -360,6 +384,9 @@ def _save(self, path):
     write_json(path / 'config.json', asdict(self.config))
     if getattr(self, 'tokenizer', None) is not None: save_tokenizer(self.tokenizer, path)
 
+OmniBioTE.save = _save
+
+# %% ../nbs/04_model.ipynb #c501f5d9
 def _read_config(p) -> OmniBioTEConfig:
     "The config in the JSON file `p`; a one-line OmniError naming `p` when it is unreadable, incomplete or mistyped."
     raw = read_json(p)
@@ -371,12 +398,15 @@ def _read_config(p) -> OmniBioTEConfig:
         if k in CHOICES:
             if v not in CHOICES[k]: raise OmniError(f'{p}: {k} must be one of {list(CHOICES[k])}, got {v!r}')
             continue
-        typ, want = (int, 'an integer > 0') if fs[k].type == 'int' else ((int, float), 'a number in [0, 1)' if k == 'dropout' else 'a number > 0')
+        if fs[k].type == 'int': typ, want = int, 'an integer > 0'
+        elif k == 'dropout': typ, want = (int, float), 'a number in [0, 1)'
+        else: typ, want = (int, float), 'a number > 0'
         if isinstance(v, bool) or not isinstance(v, typ) or not (0 <= v < 1 if k == 'dropout' else v > 0):
             raise OmniError(f'{p}: {k} must be {want}, got {v!r}')
     try: return OmniBioTEConfig(**raw)
     except OmniError as e: raise OmniError(f'{p}: {e}') from None
 
+# %% ../nbs/04_model.ipynb #57277407
 def _load(cls, path, device='cpu'):
     "Rebuild a model from a folder written by `save` (a Life-Code mode folder gives its hybrid encoder)."
     path = Path(path)
@@ -393,4 +423,4 @@ def _load(cls, path, device='cpu'):
     model.tokenizer = load_tokenizer(path) if (path / 'tokenizer.json').exists() else None
     return model.to(device)
 
-OmniBioTE.save, OmniBioTE.load = _save, classmethod(_load)
+OmniBioTE.load = classmethod(_load)

@@ -40,8 +40,27 @@ def one_cycle(opt, steps, warmup_tokens, total_tokens):
                                                pct_start=pct, div_factor=1e5, final_div_factor=1.0, cycle_momentum=False)
 
 # %% ../nbs/05_pretrain.ipynb #e1e22a81
+def _adamw_one_cycle(model, lr, wd, steps, warmup_tokens, total_tokens) -> dict:
+    "AdamW over the muP groups of `model` (betas 0.9, 0.95; eps 1e-8) with its OneCycle schedule, for Lightning."
+    opt = torch.optim.AdamW(mup_groups(model, lr, wd), betas=(0.9, 0.95), eps=1e-8)
+    sched = one_cycle(opt, steps, warmup_tokens, total_tokens)
+    return dict(optimizer=opt, lr_scheduler=dict(scheduler=sched, interval='step'))
+
+# %% ../nbs/05_pretrain.ipynb #315bc0bc
 def _seed(*xs) -> int: return int.from_bytes(hashlib.sha256(repr(xs).encode()).digest()[:8], 'little') >> 1
 
+# %% ../nbs/05_pretrain.ipynb #40429377
+def _mean_losses(sums, modalities) -> dict:
+    "{modality: loss} from rows (summed loss, count) of `sums`, for the modalities that have a count."
+    return {m: float(sums[i, 0] / sums[i, 1]) for i, m in enumerate(modalities) if sums[i, 1] > 0}
+
+# %% ../nbs/05_pretrain.ipynb #89df9287
+def _clip_by_norm(lm, optimizer, max_norm):
+    "Clip the gradients of the LightningModule `lm` to norm `max_norm`: FSDP's own clipping under FSDP, Lightning's otherwise."
+    if hasattr(lm.trainer.model, 'clip_grad_norm_'): lm.trainer.model.clip_grad_norm_(max_norm)   # FSDP
+    else: lm.clip_gradients(optimizer, max_norm, 'norm')
+
+# %% ../nbs/05_pretrain.ipynb #40376589
 class MLM(L.LightningModule):
     "OmniBioTE trained by masked language modelling."
     def __init__(self, config: dict, lr=0.05, wd=1e-2, steps=1000, tokens_per_step=2**20, warmup_tokens=2**20,
@@ -95,22 +114,17 @@ class MLM(L.LightningModule):
         self._val[dataloader_idx] += torch.stack([s.float(), n.float()])
 
     def on_validation_epoch_end(self):
-        v = self._sum(self._val)
-        self.val_losses = {m: float(v[i, 0] / v[i, 1]) for i, m in enumerate(self.hparams.val_modalities) if v[i, 1] > 0}
+        self.val_losses = _mean_losses(self._sum(self._val), self.hparams.val_modalities)
         self.log_dict({f'val/{m}_loss': x for m, x in self.val_losses.items()}, prog_bar=True)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        if not gradient_clip_val: return
-        if hasattr(self.trainer.model, 'clip_grad_norm_'): self.trainer.model.clip_grad_norm_(gradient_clip_val)   # FSDP
-        else: self.clip_gradients(optimizer, gradient_clip_val, 'norm')
+        if gradient_clip_val: _clip_by_norm(self, optimizer, gradient_clip_val)
 
     def configure_optimizers(self):
         h = self.hparams
-        opt = torch.optim.AdamW(mup_groups(self.model, h.lr, h.wd), betas=(0.9, 0.95), eps=1e-8)
-        sched = one_cycle(opt, h.steps, h.warmup_tokens, h.steps * h.tokens_per_step)
-        return dict(optimizer=opt, lr_scheduler=dict(scheduler=sched, interval='step'))
+        return _adamw_one_cycle(self.model, h.lr, h.wd, h.steps, h.warmup_tokens, h.steps * h.tokens_per_step)
 
-# %% ../nbs/05_pretrain.ipynb #52308790
+# %% ../nbs/05_pretrain.ipynb #4235311d
 @contextlib.contextmanager
 def interrupts_held():
     "Hold a Ctrl-C (SIGINT) that arrives inside the block and raise it as KeyboardInterrupt when the block is done."
@@ -124,6 +138,7 @@ def interrupts_held():
         signal.signal(signal.SIGINT, old)
         if got: raise KeyboardInterrupt
 
+# %% ../nbs/05_pretrain.ipynb #2fa6623b
 class AtomicCheckpointIO(TorchCheckpointIO):
     "Lightning checkpoints written atomically (a Ctrl-C waits for the write), read back with `weights_only=True`."
     def save_checkpoint(self, checkpoint, path, storage_options=None):
@@ -131,6 +146,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def load_checkpoint(self, path, map_location=None, weights_only=None):
         return torch.load(path, map_location=map_location or 'cpu', weights_only=True)
 
+# %% ../nbs/05_pretrain.ipynb #26454536
 class MetricsFile(L.Callback):
     "Append each step's loss and each validation to `path` (JSON lines), from rank 0."
     def __init__(self, path): self.path = Path(path)
@@ -151,13 +167,17 @@ class MetricsFile(L.Callback):
             self._write(trainer, dict(kind='val', step=trainer.global_step, tokens=trainer.global_step * pl_module.hparams.tokens_per_step,
                                       **{f'{m}_loss': x for m, x in pl_module.val_losses.items()}))
 
+# %% ../nbs/05_pretrain.ipynb #c622d5b1
 def read_metrics(run) -> dict:
     "The per-step record of a run folder: {'train': rows, 'val': rows}, one row per step (the last written wins)."
     rows = {}
     for l in (Path(run)/'metrics.jsonl').read_text().splitlines():
         r = json.loads(l)
         rows[r['kind'], r['step']] = r
-    return {k: [r for (kk, _), r in sorted(rows.items(), key=lambda x: x[0][1]) if kk == k] for k in ('train', 'val')}
+    out = {'train': [], 'val': []}
+    for (kind, _), r in sorted(rows.items(), key=lambda x: x[0][1]):
+        if kind in out: out[kind].append(r)
+    return out
 
 # %% ../nbs/05_pretrain.ipynb #2d3f22db
 TRAIN_PRESETS = {  # model preset, tokenizer (None: any), window, batch (windows per step), tokens, lr, warmup tokens, ckpt/val every
@@ -172,7 +192,7 @@ for size in ('small', 'medium', 'large', 'xl'):
     TRAIN_PRESETS[size + '-char'] = dict(model=size, tokenizer='char', window=2048, batch=512, tokens=250_000_000_000,
                                          lr=0.05, warmup=1_000_000_000, every=1000)
 
-# %% ../nbs/05_pretrain.ipynb #e0156eb1
+# %% ../nbs/05_pretrain.ipynb #54d385cb
 from lightning.pytorch.strategies import FSDPStrategy
 from lightning.pytorch.trainer.states import TrainerFn
 
@@ -183,6 +203,7 @@ def _full_state(module, rank0_only=True):
         FullStateDictConfig(offload_to_cpu=False, rank0_only=rank0_only),
         FullOptimStateDictConfig(offload_to_cpu=False, rank0_only=rank0_only))
 
+# %% ../nbs/05_pretrain.ipynb #9a5a9a1c
 class FSDP(FSDPStrategy):
     "Lightning's FSDP with full-state checkpoints read `weights_only`; also runs on CPU processes (gloo)."
     def _setup_model(self, model):
@@ -216,12 +237,13 @@ class FSDP(FSDPStrategy):
                 opt.load_state_dict(FullyShardedDataParallel.optim_state_dict_to_load(self.model, opt, state))
         return ckpt
 
-# %% ../nbs/05_pretrain.ipynb #40429377
+# %% ../nbs/05_pretrain.ipynb #5854a9c1
 def _strategy(strategy):
     if strategy == 'fsdp': return FSDP(auto_wrap_policy={Block}, state_dict_type='full')
     if strategy in ('auto', 'ddp'): return strategy
     raise OmniError(f"strategy {strategy!r}: use 'auto', 'ddp' or 'fsdp'")
 
+# %% ../nbs/05_pretrain.ipynb #af2485b4
 def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n_val, dropout, presets=TRAIN_PRESETS) -> dict:
     if preset not in presets: raise OmniError(f'unknown training preset {preset!r}; choose one of {", ".join(presets)}')
     for k, v in dict(tokens=tokens, batch=batch, window=window, lr=lr, n_val=n_val).items():
@@ -239,7 +261,7 @@ def _settings(preset, data, modality, tokens, batch, window, lr, warmup, seed, n
     s['steps'] = max(4, math.ceil(s['tokens'] / (s['batch'] * s['window'])))
     return s
 
-# %% ../nbs/05_pretrain.ipynb #51913e96
+# %% ../nbs/05_pretrain.ipynb #6af39930
 def _check_folder(out, s, resume) -> Path:
     "The resume checkpoint of the run folder `out`, once settings `s` may start (or, with `resume`, continue) a run there."
     ckpt = out/'checkpoints'/'resume.ckpt'
@@ -252,6 +274,7 @@ def _check_folder(out, s, resume) -> Path:
         raise OmniError(f'{ckpt}: this run folder holds a checkpoint; resume it (resume=True, --resume) or use another folder')
     return ckpt
 
+# %% ../nbs/05_pretrain.ipynb #c8c768be
 def _trainer(out, s, every, accum, devices, num_nodes, strategy, accelerator, precision, progress, callbacks) -> L.Trainer:
     "The Lightning trainer of a run: bf16 on GPUs, fp32 on CPUs; a checkpoint and a validation every `every` steps."
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -265,7 +288,7 @@ def _trainer(out, s, every, accum, devices, num_nodes, strategy, accelerator, pr
         logger=CSVLogger(out, name='logs'), plugins=[AtomicCheckpointIO()], default_root_dir=out,
         callbacks=[checkpoints, MetricsFile(out/'metrics.jsonl'), *callbacks])
 
-# %% ../nbs/05_pretrain.ipynb #89df9287
+# %% ../nbs/05_pretrain.ipynb #0a96100f
 def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', modality='multi', tokens=None, *,
              batch=None, window=None, lr=None, warmup=None, seed=0, every=None, n_val=64, accum=1, num_nodes=1,
              accelerator='auto', precision=None, workers=0, dropout=None, progress=True, callbacks=(), module=MLM,
@@ -303,6 +326,7 @@ def pretrain(preset, data, out, resume=False, devices='auto', strategy='auto', m
                    seconds_this_session=round(time.time() - t0, 1), devices=trainer.world_size, precision=str(trainer.precision)))
     return out/'model'
 
+# %% ../nbs/05_pretrain.ipynb #20a8c7e5
 def export(ckpt, dest, module=MLM) -> Path:
     "Write the model held in one of our own Lightning checkpoints (of `module`, `MLM` or a subclass) as safetensors + config.json."
     c = torch.load(ckpt, map_location='cpu', weights_only=True)

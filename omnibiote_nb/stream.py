@@ -27,6 +27,7 @@ def read_index(shards_dir) -> dict:
     if not p.exists(): raise OmniError(f'{p}: no shard index; make shards first (omnibiote data prepare, or omnibiote_nb.shards.prepare)')
     return json.loads(p.read_text())
 
+# %% ../nbs/04a_stream.ipynb #2dbf2ea1
 class Shards:
     "All records of one split and one modality of a shard folder, memory-mapped, as one list."
     def __init__(self, shards_dir, split, modality):
@@ -40,8 +41,11 @@ class Shards:
             if len(o) != s['n_records'] + 1 or int(o[-1]) != len(t):
                 raise OmniError(f"{self.dir/s['offsets']}: {len(o)-1} records ending at token {int(o[-1]) if len(o) else 0}, "
                                 f"index.json says {s['n_records']} records and {s['file']} has {len(t)} tokens")
-        L = [d.astype(np.int32) if d.max(initial=0) < 2**31 else d for d in (np.diff(o) for o in self.offsets)]
-        self.lengths = np.concatenate(L) if L else np.zeros(0, np.int32)   # 4 bytes a record (int64 past 2^31 tokens)
+        lengths = []
+        for o in self.offsets:
+            d = np.diff(o)
+            lengths.append(d.astype(np.int32) if d.max(initial=0) < 2**31 else d)   # 4 bytes a record (int64 past 2^31 tokens)
+        self.lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int32)
         self.first = np.cumsum([0] + [s['n_records'] for s in self.files])   # first global record of each shard
 
     def __len__(self): return len(self.lengths)
@@ -59,35 +63,40 @@ class Shards:
         b = int(self.offsets[s][i+1]) if n is None else a + n
         return np.asarray(self.tokens[s][a:b])
 
-# %% ../nbs/04a_stream.ipynb #5cd99bf8
+# %% ../nbs/04a_stream.ipynb #52e8b144
 BLOCK = 1 << 20   # records per packing block
 
 def _window_starts(L, long, T) -> np.ndarray:
     "Index (in packing order) of the record that opens each window."
     n = len(L)
-    short = np.where(long, 0, L)                 # a long record takes no room in the windows of short ones
-    end = np.cumsum(short)                       # tokens of short records up to and including record i
+    short = np.where(long, 0, L)                           # a long record takes no room in the windows of short ones
+    end = np.cumsum(short)                                 # tokens of short records up to and including record i
     start = end - short
     longs = np.flatnonzero(long)
-    next_long = np.append(longs, n)[np.searchsorted(longs, np.arange(n))]   # the first long record at or after i
-    nxt = np.searchsorted(end, start + T, side='right')   # a window opened by short record i ends before this record
-    nxt = np.minimum(nxt, next_long)                     # ... or at the next long record
-    nxt[long] = longs + 1                                # a long record's window holds it alone
+    after = np.searchsorted(longs, np.arange(n))           # the number of long records before record i
+    next_long = np.append(longs, n)[after]                 # the first long record at or after i (n: none)
+    nxt = np.searchsorted(end, start + T, side='right')    # a window opened by short record i ends before this record
+    nxt = np.minimum(nxt, next_long)                       # ... or at the next long record
+    nxt[long] = longs + 1                                  # a long record's window holds it alone
     nxt = nxt.tolist()
     out = array('q')
     i = 0
-    while i < n:                                  # walk from window start to window start
+    while i < n:                                           # walk from window start to window start
         out.append(i)
         i = nxt[i]
     return np.frombuffer(out, np.int64)
 
+# %% ../nbs/04a_stream.ipynb #a513412b
 def _pieces(r, L, c, T, tile) -> tuple[np.ndarray, np.ndarray]:
     "Pieces (n, 3) and window pointers of records `r` of lengths `L`, in this order; `c`: the crops of the long ones."
     long = L > T
     k = np.where(long, -(-L // T) if tile else 2, 1)                      # pieces per record
-    rec, first = np.repeat(r, k), np.cumsum(k) - k
+    rec = np.repeat(r, k)
+    first = np.cumsum(k) - k                                              # a record's first piece
     j = np.arange(len(rec)) - np.repeat(first, k)                         # a piece's number within its record
-    start, size, lk = np.zeros(len(rec), np.int64), np.repeat(L, k), np.repeat(long, k)
+    start = np.zeros(len(rec), np.int64)
+    size = np.repeat(L, k)
+    lk = np.repeat(long, k)                                               # the pieces of long records
     if tile:   # consecutive chunks
         start[lk] = j[lk] * T
         size[lk] = np.minimum(T, size[lk] - start[lk])
@@ -95,10 +104,14 @@ def _pieces(r, L, c, T, tile) -> tuple[np.ndarray, np.ndarray]:
         start[lk] = np.where(j[lk] == 0, 0, 1 + np.repeat(c, 2))
         size[lk] = np.where(j[lk] == 0, 1, T - 1)
     ws = first[_window_starts(L, long, T)]
-    if tile: ws = np.sort(np.concatenate([ws] + [first[i] + np.arange(1, k[i]) for i in np.flatnonzero(long)]))
-    dt = np.uint32 if max(int(r.max(initial=0)), int(L.max(initial=0))) < 2**32 else np.int64   # 12 bytes a piece, not 24
+    if tile:   # every further chunk of a long record opens a window
+        more = [first[i] + np.arange(1, k[i]) for i in np.flatnonzero(long)]
+        ws = np.sort(np.concatenate([ws] + more))
+    biggest = max(int(r.max(initial=0)), int(L.max(initial=0)))
+    dt = np.uint32 if biggest < 2**32 else np.int64   # 12 bytes a piece, not 24
     return np.stack([rec, start, size], 1).astype(dt), np.append(ws, len(rec))
 
+# %% ../nbs/04a_stream.ipynb #16cd5871
 class Plan:
     "One epoch: every record of `lengths` once, in a random order, packed into windows of `T` a block at a time."
     def __init__(self, lengths, T, rng, tile=False, block=BLOCK):
@@ -112,8 +125,11 @@ class Plan:
             long = L > T
             c = np.zeros(0, np.int64) if tile else rng.integers(0, L[long] - T + 1)
             self.crops.append(c.astype(np.int32) if c.max(initial=0) < 2**31 else c)
-            counts.append(len(_window_starts(L, long, T)) + (int((-(-L[long] // T) - 1).sum()) if tile else 0))
-        self.first, self._built = np.cumsum([0] + counts), {}   # first window of each block; recently built blocks
+            n_windows = len(_window_starts(L, long, T))
+            if tile: n_windows += int((-(-L[long] // T) - 1).sum())   # the further chunks of long records
+            counts.append(n_windows)
+        self.first = np.cumsum([0] + counts)   # first window of each block
+        self._built = {}                       # recently built blocks
 
     def _lengths(self, b): return np.asarray(self.lengths[self.order[b * self.block:(b + 1) * self.block]], np.int64)
     def __len__(self): return int(self.first[-1])
@@ -133,6 +149,7 @@ class Plan:
         j -= int(self.first[b])
         return pieces[ptr[j]:ptr[j + 1]]
 
+# %% ../nbs/04a_stream.ipynb #f9a720ee
 def pack(lengths, T, rng, tile=False) -> tuple[np.ndarray, np.ndarray]:
     "Pack records of `lengths`, in a random order, into windows of `T` tokens, all in one block: pieces (n, 3), window pointers."
     return Plan(lengths, T, rng, tile, block=max(1, len(lengths))).build(0)
@@ -166,7 +183,7 @@ def mask_window(tok, fixed, rng, rate=0.15) -> tuple[np.ndarray, np.ndarray]:
     m[rng.choice(free, n, replace=False)] = True
     return np.where(m, MASK, tok), m
 
-# %% ../nbs/04a_stream.ipynb #3146881c
+# %% ../nbs/04a_stream.ipynb #338a1d42
 class Stream:
     "The windows of one split of a shard folder: `stream[g]` is window `g` of a run with this seed."
     def __init__(self, shards_dir, split='train', modality='multi', T=512, seed=0, p_nuc=Fraction(4, 5), rate=0.15):
@@ -177,7 +194,8 @@ class Stream:
             if not len(s): raise OmniError(f"{shards_dir}/index.json: no {split!r} records of modality {m!r}")
         self.split, self.modality, self.T, self.seed, self.p, self.rate = split, modality, T, seed, Fraction(p_nuc), rate
         self.tokenizer = next(iter(self.src.values())).tokenizer
-        self._n, self._plans = {m: [] for m in self.mods}, {}   # windows per epoch laid out so far; recent plans
+        self._n = {m: [] for m in self.mods}   # windows per epoch laid out so far
+        self._plans = {}                        # recent plans
 
     def plan(self, m, epoch) -> Plan:
         "Epoch `epoch` of modality `m` (the last few are kept)."
@@ -211,8 +229,8 @@ class Stream:
         p = self.plan(m, e).window(j)
         tok, doc, fixed = build_window(self.src[m], p, self.T)
         idx, mask = mask_window(tok, fixed, np.random.default_rng(key), self.rate)
-        return dict(idx=idx, targets=tok, doc_ids=doc, mask=mask, modality=MODALITIES.index(m),
-                    records=[(m, *self.src[m].where(r)) for r in dict.fromkeys(p[:, 0].tolist())])
+        records = [(m, *self.src[m].where(r)) for r in dict.fromkeys(p[:, 0].tolist())]   # (modality, shard, record) each
+        return dict(idx=idx, targets=tok, doc_ids=doc, mask=mask, modality=MODALITIES.index(m), records=records)
 
     def held_out(self, m, k) -> dict:
         "The `k`-th validation window of modality `m`: masks drawn from a key fixed for every run."
@@ -222,14 +240,16 @@ class Stream:
         m, k = self.which(g)
         return self.window(m, k, [self.seed, 1, g])
 
+# %% ../nbs/04a_stream.ipynb #cffbf287
 def collate(ws) -> dict:
     "Stack windows into tensors (records stay a list)."
-    out = {k: torch.as_tensor(np.stack([w[k] for w in ws])) for k in ('idx', 'targets', 'doc_ids', 'mask')}
+    out = {}
+    for k in ('idx', 'targets', 'doc_ids', 'mask'): out[k] = torch.as_tensor(np.stack([w[k] for w in ws]))
     out['modality'] = torch.tensor([w['modality'] for w in ws])
     out['records'] = [w['records'] for w in ws]
     return out
 
-# %% ../nbs/04a_stream.ipynb #ce4d4ebb
+# %% ../nbs/04a_stream.ipynb #ec59d477
 class TrainWindows(torch.utils.data.IterableDataset):
     "Micro-batches `start, start+1, ...` of one rank: an endless, deterministic stream."
     def __init__(self, stream: Stream, micro, rank=0, world=1, start=0):
@@ -247,6 +267,7 @@ class TrainWindows(torch.utils.data.IterableDataset):
             yield collate([self.stream[g] for g in self.windows(b)])
             b += w.num_workers if w else 1
 
+# %% ../nbs/04a_stream.ipynb #5a543919
 class ValWindows(torch.utils.data.IterableDataset):
     "A fixed set of `n` held-out windows of one modality (masks drawn from seed 0), this rank's share of them."
     def __init__(self, stream: Stream, m, n, batch, rank=0, world=1):
