@@ -30,16 +30,20 @@ _NT[np.frombuffer(NUC.encode(), np.uint8)] = np.arange(len(NUC))
 _COMP = np.array([NUC.index(c) for c in 'TAGCN'], np.int64)   # complement of A T C G N, as indices into NUC
 TOKEN_REGIONS = ['special', 'non-coding', 'codon', 'coding single nucleotide', 'reverse-translated codon']
 
-# %% ../nbs/31_codon_tokenizer.ipynb #0ea7eee4
+# %% ../nbs/31_codon_tokenizer.ipynb #f484a704
 class CodonTokenizer(Tokenizer):
     "Codons inside coding regions, single nucleotides outside; ids 0-48 as the per-residue tokenizer's."
     def __init__(self):
         aa = range(CHAR_VOCAB.index('<ds-cRNA>') + 1, CHAR_VOCAB.index('<protein>'))
         pieces = [p if len(p) == 1 and i not in aa else '' for i, p in enumerate(CHAR_VOCAB)]
-        pieces += TRIPLETS + [revcomp(c) for c in TRIPLETS] + [b for b in NUC for _ in range(6)]
+        singles, single_names = [], []                    # coding single nucleotides: each base with region codes 1-6
+        for b in NUC:
+            singles += [b] * 6
+            single_names += [f'{b}{REGIONS[k]}' for k in range(1, 7)]
+        pieces += TRIPLETS + [revcomp(c) for c in TRIPLETS] + singles
         self._init_tables(pieces, aa, {t: CHAR_VOCAB.index(p) for t, p in zip(TAG_NAMES, TAG_PIECES)})
         self._names = {i: p for i, p in enumerate(CHAR_VOCAB) if len(p) > 1}
-        self.codon = [''] * FWD0 + TRIPLETS + ['-' + c for c in TRIPLETS] + [f'{b}{REGIONS[k]}' for b in NUC for k in range(1, 7)]
+        self.codon = [''] * FWD0 + TRIPLETS + ['-' + c for c in TRIPLETS] + single_names
         reg = np.zeros((self.vocab_size, 3), np.uint8)      # region codes of each id's nucleotides
         reg[FWD0:REV0], reg[REV0:ORPH0] = FWD, REV[::-1]
         reg[ORPH0:, 0] = np.tile(np.arange(1, 7), len(NUC))
@@ -47,7 +51,7 @@ class CodonTokenizer(Tokenizer):
 
     def save(self, path): write_json(Path(path)/'tokenizer.json', {'kind': 'codon'})
 
-# %% ../nbs/31_codon_tokenizer.ipynb #219ea79e
+# %% ../nbs/31_codon_tokenizer.ipynb #7d5be16d
 def _check(seq, tag, region, where):
     b = np.frombuffer(seq.encode(), np.uint8)
     r = np.asarray(region, np.uint8)
@@ -62,6 +66,7 @@ def _check(seq, tag, region, where):
     if rt and len(b) % 3: raise OmniError(f'{where}: a reverse-translated record of {len(b)} nucleotides is not whole codons')
     return code.astype(np.int64), r, rt
 
+# %% ../nbs/31_codon_tokenizer.ipynb #6adb7d96
 def _body(code, r, rt) -> np.ndarray:
     "Token ids of one record's nucleotide codes `code` and region codes `r`."
     n = len(code)
@@ -82,6 +87,7 @@ def _body(code, r, rt) -> np.ndarray:
     codon_fwd = start[at] & (rt | (r[at] == 1))
     return np.where(codon_fwd, fwd, np.where(start[at], rev, single)).astype(np.uint16)
 
+# %% ../nbs/31_codon_tokenizer.ipynb #e24397aa
 def _encode_batch(self: CodonTokenizer, seqs, tags, regions=None) -> list[np.ndarray]:
     "`[tag] + tokens + [eos]` (uint16) of each sequence, its tag and its region track (None: each read by `as_nucleotides`)."
     seqs, tags = list(seqs), list(tags)
@@ -132,7 +138,37 @@ def _token_regions(self: CodonTokenizer, ids) -> np.ndarray:
 
 CodonTokenizer.decode, CodonTokenizer.token_regions = _decode, _token_regions
 
-# %% ../nbs/31_codon_tokenizer.ipynb #07c95666
+# %% ../nbs/31_codon_tokenizer.ipynb #92758bc4
+def _group_records(records, val, test, stats) -> dict:
+    "(split, modality) -> [(hash, record)] of the unified `records`, a sequence seen twice in one modality kept once."
+    seen, groups = set(), {}
+    for orig, r in records:
+        mod = 'prot' if r.tag == PROTEIN else 'nuc'
+        h = seq_hash(orig)
+        if (mod, h, orig) in seen:
+            stats['duplicates'] += 1
+            continue
+        seen.add((mod, h, orig))
+        groups.setdefault((split_of(None, val, test, h=h), mod), []).append((h, r))
+    return groups
+
+# %% ../nbs/31_codon_tokenizer.ipynb #07c7b73c
+def _write_shard(out, tok, split, mod, recs) -> dict:
+    "Write the records `recs` of one split and modality as shard files in `out`; its entry of `index.json`."
+    recs.sort(key=lambda x: x[0])
+    ids = tok.encode_batch([r.seq for _, r in recs], [r.tag for _, r in recs], [r.region for _, r in recs])
+    offsets = np.zeros(len(ids) + 1, np.uint64)
+    offsets[1:] = np.cumsum([len(x) for x in ids])
+    name = f'{split}-{mod}-00000'
+    flat = np.concatenate(ids)
+    with atomic_write(out/f'{name}.bin') as f: flat.tofile(f)
+    with atomic_write(out/f'{name}.reg.bin') as f: tok.token_regions(flat).tofile(f)
+    with atomic_write(out/f'{name}.idx.npy') as f: np.save(f, offsets)
+    return {'file': f'{name}.bin', 'offsets': f'{name}.idx.npy', 'regions': f'{name}.reg.bin', 'split': split,
+            'modality': mod, 'n_records': len(recs), 'n_tokens': int(offsets[-1]),
+            'n_nucleotides': sum(len(r.seq) for _, r in recs)}
+
+# %% ../nbs/31_codon_tokenizer.ipynb #2477e969
 def prepare_lifecode(out, gb_paths=None, prot_paths=None, codons: dict|None=None, val=VAL, test=TEST, progress=True) -> dict:
     "Codon-token shards of the unified corpus (GenBank + reverse-translated proteins) in `out`, with `regions` beside the tokens."
     from tqdm.auto import tqdm
@@ -145,29 +181,10 @@ def prepare_lifecode(out, gb_paths=None, prot_paths=None, codons: dict|None=None
         idx = read_json(out/'index.json')
         if idx.get('plan') != plan: raise OmniError(f'{out}: holds shards made from other inputs or settings; use an empty folder')
         return idx
-    stats, seen, groups = Counter(), set(), {}
-    for orig, r in tqdm(unified_records(gb_paths, prot_paths, codons, stats), desc='records', disable=not progress, unit='rec'):
-        mod = 'prot' if r.tag == PROTEIN else 'nuc'
-        h = seq_hash(orig)
-        if (mod, h, orig) in seen:
-            stats['duplicates'] += 1
-            continue
-        seen.add((mod, h, orig))
-        groups.setdefault((split_of(None, val, test, h=h), mod), []).append((h, r))
-    shards = []
-    for (split, mod), recs in sorted(groups.items()):
-        recs.sort(key=lambda x: x[0])
-        ids = tok.encode_batch([r.seq for _, r in recs], [r.tag for _, r in recs], [r.region for _, r in recs])
-        offsets = np.zeros(len(ids) + 1, np.uint64)
-        offsets[1:] = np.cumsum([len(x) for x in ids])
-        name = f'{split}-{mod}-00000'
-        flat = np.concatenate(ids)
-        with atomic_write(out/f'{name}.bin') as f: flat.tofile(f)
-        with atomic_write(out/f'{name}.reg.bin') as f: tok.token_regions(flat).tofile(f)
-        with atomic_write(out/f'{name}.idx.npy') as f: np.save(f, offsets)
-        shards.append({'file': f'{name}.bin', 'offsets': f'{name}.idx.npy', 'regions': f'{name}.reg.bin', 'split': split,
-                       'modality': mod, 'n_records': len(recs), 'n_tokens': int(offsets[-1]),
-                       'n_nucleotides': sum(len(r.seq) for _, r in recs)})
+    stats = Counter()
+    records = tqdm(unified_records(gb_paths, prot_paths, codons, stats), desc='records', disable=not progress, unit='rec')
+    groups = _group_records(records, val, test, stats)
+    shards = [_write_shard(out, tok, split, mod, recs) for (split, mod), recs in sorted(groups.items())]
     idx = {'tokenizer': 'codon', 'vocab_size': tok.vocab_size, 'shards': shards, 'stats': dict(stats), 'plan': plan}
     tok.save(out)
     write_json(out/'index.json', idx)

@@ -36,7 +36,7 @@ class HybridConfig(OmniBioTEConfig):
 
     def is_attention(self, i) -> bool: return (i + 1) % self.attn_every == 0
 
-# %% ../nbs/32_hybrid_encoder.ipynb #65b4000c
+# %% ../nbs/32_hybrid_encoder.ipynb #2af02203
 class ImplicitFilter(nn.Module):
     "A bidirectional long filter (2L-1 lags, C channels) from a small MLP of lag features and a decaying window."
     def __init__(self, C, order=32, n_freq=8):
@@ -58,6 +58,7 @@ class ImplicitFilter(nn.Module):
         r = self.log_rate.exp()
         return h.float() * (r / 2 * torch.exp(-r * lag.abs()[:, None]))
 
+# %% ../nbs/32_hybrid_encoder.ipynb #d175fcf6
 def fftconv(u, h) -> torch.Tensor:
     "y[t] = sum_s h[t - s] u[s] over one row: `u` (n, C, L), `h` (2L-1, C) for lags -(L-1)..L-1; float32."
     L = u.shape[-1]
@@ -83,7 +84,7 @@ def mixer_records(doc_ids) -> Records|None:
     "What the mixer needs for `doc_ids`: None when every row is one whole record, otherwise the records."
     return None if doc_ids is None or not needs_mask(doc_ids) else Records(doc_ids)
 
-# %% ../nbs/32_hybrid_encoder.ipynb #696ff4e4
+# %% ../nbs/32_hybrid_encoder.ipynb #2506b983
 class HyenaMixer(nn.Module):
     "Bidirectional gated long convolution within each record: out(q * (h conv (k * v)) + D k v)."
     def __init__(self, cfg: HybridConfig):
@@ -106,6 +107,7 @@ class HyenaMixer(nn.Module):
             ys.append((q * y).transpose(1, 2))
         return self.out_proj(from_rows(ys, recs, B, T))
 
+# %% ../nbs/32_hybrid_encoder.ipynb #a9f5ef00
 class MixerBlock(nn.Module):
     "A pre-norm block like 04's `Block`, the long convolution in place of attention."
     def __init__(self, cfg):
@@ -117,13 +119,14 @@ class MixerBlock(nn.Module):
         x = x + self.drop(self.mixer(self.ln_1(x), recs))
         return x + self.drop(self.mlp(self.ln_2(x)))
 
-# %% ../nbs/32_hybrid_encoder.ipynb #38b21480
+# %% ../nbs/32_hybrid_encoder.ipynb #b936d5c0
 def window_doc_ids(doc_ids, pos, window):
     "Doc ids that also split each record into windows of `window` tokens (padding stays -1)."
     if not window: return doc_ids
     n_win = int(pos.max()) // window + 1 if pos.numel() else 1
     return torch.where(doc_ids < 0, -1, doc_ids * n_win + pos // window)
 
+# %% ../nbs/32_hybrid_encoder.ipynb #de4e1e50
 class HybridEncoder(OmniBioTE):
     "OmniBioTE's embedding, head and attention blocks, interleaved with long-convolution mixer blocks."
     def __init__(self, config: HybridConfig):
@@ -207,7 +210,7 @@ def saved_bytes(model, idx, doc_ids=None) -> int:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): model(idx, doc_ids=doc_ids).float().pow(2).mean()
     return sum(seen.values())
 
-# %% ../nbs/32_hybrid_encoder.ipynb #f2f5339c
+# %% ../nbs/32_hybrid_encoder.ipynb #2d0b2c9f
 BENCH_SHAPE = dict(vocab_size=329, n_layer=4, n_head=2, n_embd=64, dropout=0.0, attn_window=512)
 LENGTHS = {'hybrid': [1024, 2048, 4096, 8192, 16384, 32768, 65536], 'attention': [1024, 2048, 4096, 8192, 16384]}
 
@@ -218,6 +221,7 @@ def bench_model(kind, T, shape=None) -> nn.Module:
     s.pop('attn_window', None)
     return OmniBioTE(OmniBioTEConfig(**s))
 
+# %% ../nbs/32_hybrid_encoder.ipynb #58304a44
 def _point(kind, T, shape, repeat, threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -238,12 +242,13 @@ def _point(kind, T, shape, repeat, threads):
 def context_point(kind, T, shape=None, repeat=1, threads=2) -> dict:
     "Time and memory of one forward + backward of one record of `T` tokens, in a fresh process."
     import json, subprocess, sys
-    code = ('import json, sys; from omnibiote_nb.hybrid_encoder import _point; '
-            'print(json.dumps(_point(*json.loads(sys.argv[1]))))')
+    code = '\n'.join(['import json, sys', 'from omnibiote_nb.hybrid_encoder import _point',
+                      'print(json.dumps(_point(*json.loads(sys.argv[1]))))'])
     r = subprocess.run([sys.executable, '-c', code, json.dumps([kind, T, shape, repeat, threads])], capture_output=True, text=True)
     if r.returncode: raise OmniError(f'context_point({kind!r}, {T}): the measuring process failed: {r.stderr.strip().splitlines()[-1:]}')
     return json.loads(r.stdout.strip().splitlines()[-1])
 
+# %% ../nbs/32_hybrid_encoder.ipynb #f4fd3520
 def _cached_point(kind, T, shape, repeat, threads, cache):
     "`context_point`, read from (or written to) `cache`/<kind>-<T>.json when `cache` is a folder."
     f = None if cache is None else Path(cache)/f'{kind}-{T}.json'
@@ -257,7 +262,12 @@ def context_curves(lengths=None, shape=None, repeat=3, threads=2, progress=True,
     import pandas as pd
     from tqdm.auto import tqdm
     lengths = LENGTHS if lengths is None else lengths
-    jobs = [(k, T) for T in sorted({T for v in lengths.values() for T in v}) for k in ('hybrid', 'attention') if T in lengths.get(k, [])]
+    all_lengths = set()
+    for v in lengths.values(): all_lengths.update(v)
+    jobs = []
+    for T in sorted(all_lengths):
+        for k in ('hybrid', 'attention'):
+            if T in lengths.get(k, []): jobs.append((k, T))
     rows = [_cached_point(k, T, shape, repeat, threads, cache) for k, T in tqdm(jobs, desc='context', disable=not progress)]
     df = pd.DataFrame(rows)
     att = df[df.model == 'attention'].set_index('tokens')
@@ -265,6 +275,7 @@ def context_curves(lengths=None, shape=None, repeat=3, threads=2, progress=True,
         df[f'{col}_vs_attention'] = [r[col] / att[col].get(r.tokens, math.nan) for _, r in df.iterrows()]
     return df
 
+# %% ../nbs/32_hybrid_encoder.ipynb #e39193e4
 def context_figure(df=None, name='lifecode_context') -> list[Path]:
     "Time, peak memory and saved activations per token against context length for both encoders (CPU scale); name.{csv,png,pdf}."
     import matplotlib
@@ -285,7 +296,7 @@ def context_figure(df=None, name='lifecode_context') -> list[Path]:
     fig.tight_layout()
     return save_figure(fig, df, name)
 
-# %% ../nbs/32_hybrid_encoder.ipynb #109bf605
+# %% ../nbs/32_hybrid_encoder.ipynb #876e512e
 def context_conclusions(df) -> str:
     "Markdown from a `context_curves` table: per-token time and memory against length, ratios, linearity of memory."
     lines = []
@@ -312,6 +323,7 @@ def context_conclusions(df) -> str:
                  "`make bench` ran on (`benchmarks/results.json` records it); the ratios, measured in the same run, travel better.")
     return '\n'.join(lines)
 
+# %% ../nbs/32_hybrid_encoder.ipynb #42fb7274
 def context_stage(runs) -> list[Path]:
     "The reproduce stage of the context curves: `make bench`'s points (benchmarks/results.json), else measured here (cached under runs)."
     import pandas as pd

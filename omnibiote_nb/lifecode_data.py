@@ -61,7 +61,7 @@ def parse_location(loc: str) -> list[tuple[int, int, int]]:
     if tokens[i] != '': raise ValueError(f'trailing {tokens[i]!r}')
     return parts
 
-# %% ../nbs/30_lifecode_data.ipynb #bb210740
+# %% ../nbs/30_lifecode_data.ipynb #271f95da
 CDS = namedtuple('CDS', 'parts codon_start table translation pseudo')
 
 def _features(rec: bytes):
@@ -75,7 +75,8 @@ def _features(rec: bytes):
             key, loc, quals = line[5:21].strip(), [line[21:].strip()], []
         elif line[:21].strip() == '' and key:
             v = line.strip()
-            if v.startswith('/') or quals: quals.append(v) if v.startswith('/') else quals.__setitem__(-1, quals[-1] + v)
+            if v.startswith('/'): quals.append(v)
+            elif quals: quals[-1] += v
             else: loc.append(v)
         elif line[:1].strip(): break                       # the next section (BASE COUNT, CONTIG, ...)
     if key: yield key, ''.join(loc), quals
@@ -87,6 +88,7 @@ def _qualifiers(quals) -> dict:
         out.setdefault(k, v.strip('"'))
     return out
 
+# %% ../nbs/30_lifecode_data.ipynb #eb07aacd
 def cds_features(rec: bytes, n: int, stats: Counter|None=None, where='') -> list[CDS]:
     "The CDS features of one GenBank record's bytes whose location lies inside its `n` nucleotides (the rest counted)."
     stats = Counter() if stats is None else stats

@@ -62,11 +62,13 @@ def coding_runs(targets, doc_ids, residue) -> list[np.ndarray]:
     runs = np.split(pos, np.flatnonzero(cut[pos])[1:]) if len(pos) else []
     return [r[::-1] if s[r[0]] < 0 else r for r in runs]
 
-# %% ../nbs/33_lifecode_pretrain.ipynb #2226bd4e
+# %% ../nbs/33_lifecode_pretrain.ipynb #ac1387c7
 def teacher_batch(targets, doc_ids, residue, max_len, protein_tag) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     "(teacher ids (P, L), teacher doc ids, student flat positions, teacher flat positions) of a batch's coding runs."
     t = targets.reshape(-1)
-    pieces = [r[a:a + max_len - 1] for r in coding_runs(targets, doc_ids, residue) for a in range(0, len(r), max_len - 1)]
+    pieces = []
+    for r in coding_runs(targets, doc_ids, residue):
+        for a in range(0, len(r), max_len - 1): pieces.append(r[a:a + max_len - 1])
     if not pieces: return np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     L = 1 + max(len(p) for p in pieces)
     idx, doc = np.full((len(pieces), L), PAD, np.int64), np.full((len(pieces), L), -1, np.int64)
@@ -77,7 +79,7 @@ def teacher_batch(targets, doc_ids, residue, max_len, protein_tag) -> tuple[np.n
     where = [i * L + 1 + np.arange(len(p)) for i, p in enumerate(pieces)]
     return idx, doc, np.concatenate(pieces), np.concatenate(where)
 
-# %% ../nbs/33_lifecode_pretrain.ipynb #40453045
+# %% ../nbs/33_lifecode_pretrain.ipynb #c097d267
 def load_teacher(path) -> OmniBioTE:
     "The frozen per-residue protein model in the folder `path`."
     net = OmniBioTE.load(path).eval()
@@ -86,6 +88,7 @@ def load_teacher(path) -> OmniBioTE:
     for p in net.parameters(): p.requires_grad_(False)
     return net
 
+# %% ../nbs/33_lifecode_pretrain.ipynb #a5dee089
 class LifeCodeMLM(MLM):
     "The hybrid encoder trained by masked modelling of codon tokens, plus distillation from a protein model when `distill` > 0."
     def __init__(self, config: dict, lr=0.05, wd=1e-2, steps=1000, tokens_per_step=2**20, warmup_tokens=2**20,
