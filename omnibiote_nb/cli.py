@@ -55,8 +55,9 @@ def _add_tokenizers(sub):
     s.add_argument('--out', required=True, type=Path)
     s.set_defaults(fn=_train_tokenizers)
 
-# %% ../nbs/90_cli.ipynb #ce32fac0
-PRESETS = ['tiny', 'cpu-2', 'cpu-3', 'cpu-4', 'cpu-6'] + [f'{s}{c}' for s in ('small', 'medium', 'large', 'xl') for c in ('', '-char')]
+# %% ../nbs/90_cli.ipynb #66312922
+PRESETS = ['tiny', 'cpu-2', 'cpu-3', 'cpu-4', 'cpu-6',
+           'small', 'small-char', 'medium', 'medium-char', 'large', 'large-char', 'xl', 'xl-char']   # BPE, then per residue
 LIFECODE_PRESETS = ['test', 'cpu', 'paper']   # 33_lifecode_pretrain's PRESETS
 
 def _positive(x: str) -> int:
@@ -72,7 +73,7 @@ def _devices(x: str):
     if ',' in x and all(p.strip().isdigit() for p in x.split(',')): return x
     return _positive(x)
 
-# %% ../nbs/90_cli.ipynb #ba80d769
+# %% ../nbs/90_cli.ipynb #e4a2fcf9
 def _pretrain_lifecode(a):
     "Life-Code mode (33_lifecode_pretrain): the hybrid encoder on codon shards, with distillation when --distill > 0."
     from omnibiote_nb.lifecode_pretrain import train_lifecode
@@ -95,6 +96,7 @@ def _pretrain(a):
                    precision=a.precision)
     rank_zero_only(print)(f'model written to {out}')
 
+# %% ../nbs/90_cli.ipynb #92be6bcd
 def _add_pretrain(sub):
     s = sub.add_parser('pretrain', help='masked-LM pretraining (laptop CPU, one GPU, many GPUs or nodes)')
     s.add_argument('--family', default='omnibiote', choices=['omnibiote', 'lifecode'],

@@ -150,11 +150,14 @@ def _weights(cnt):
     if len(w) > 2: w[[0, -1]] = 0
     return w / (w > 0).sum()
 
-# %% ../nbs/07_embed.ipynb #d348294e
+# %% ../nbs/07_embed.ipynb #c4e2002b
 def _embed_chunk(model, tok, ids, max_tokens, per_token, device, bar, precision='32'):
     "mean, first (and per-token states or None) of the token-id arrays `ids`."
     T, W = model.config.max_len, model.config.n_embd
-    wins = sorted(((i, a, b) for i, x in enumerate(ids) for a, b in windows(len(x), T)), key=lambda w: w[2] - w[1])
+    wins = []
+    for i, x in enumerate(ids):
+        for a, b in windows(len(x), T): wins.append((i, a, b))
+    wins.sort(key=lambda w: w[2] - w[1])
     cnt = [np.zeros(len(x), np.float32) for x in ids]
     for i, a, b in wins: cnt[i][a:b] += 1
     wt, left = [_weights(c) for c in cnt], Counter(i for i, _, _ in wins)
@@ -198,7 +201,7 @@ def embed_records(model, tok, records, max_tokens=8192, per_token=False, progres
         out['tokens'], out['spans'] = cat(states, (0, W)), cat(spans, (0, 2), np.int32)
     return out
 
-# %% ../nbs/07_embed.ipynb #0ed38cb1
+# %% ../nbs/07_embed.ipynb #3bb61abb
 FORMATS = ('.npz', '.parquet')
 
 def token_path(out) -> Path:
@@ -222,6 +225,7 @@ def check_out(out, inp) -> Path:
     if not os.access(d, os.W_OK | os.X_OK): raise OmniError(f'--out {out}: cannot write in {d} (permission denied)')
     return out
 
+# %% ../nbs/07_embed.ipynb #7ad75234
 def check_device(device) -> torch.device:
     "`device` as a torch device that this machine has; an OmniError otherwise."
     use = 'use cpu, cuda, cuda:N or mps'
@@ -237,6 +241,7 @@ def check_device(device) -> torch.device:
         if (d.index or 0) >= k: raise OmniError(f'--device {device}: this machine has {k} CUDA device(s)')
     return d
 
+# %% ../nbs/07_embed.ipynb #d543f76a
 _TAG_OF = {t.lower(): t for t in TAGS + [PROTEIN]}
 
 def known_tag(t: str, where='--tag') -> str:
@@ -246,7 +251,7 @@ def known_tag(t: str, where='--tag') -> str:
         raise OmniError(f'{where}: unknown tag {t!r}; use protein or one of {", ".join(TAGS)}')
     return k
 
-# %% ../nbs/07_embed.ipynb #786e8971
+# %% ../nbs/07_embed.ipynb #4db7b39b
 def _vectors(a):
     "An (n, width) float32 array as an Arrow column of fixed-size lists."
     import pyarrow as pa
@@ -269,6 +274,7 @@ def tokens_table(res):
     return pa.table({'record': record, 'id': res['ids'][record], 'position': position,
                      'start': res['spans'][:, 0], 'end': res['spans'][:, 1], 'state': _vectors(res['tokens'])})
 
+# %% ../nbs/07_embed.ipynb #2afee945
 def write_parquet(res, out, row_group=65536):
     "Write `out` (records) and, with per-token states, token_path(out); each atomically, both before either is renamed."
     import pyarrow.parquet as pq
@@ -322,7 +328,7 @@ def _warn_modality(ckpt, tags):
         log.warning(f'{ckpt}: pretrained on {"nucleic acids" if m == "nuc" else "proteins"} only ({p}: modality {m!r}); '
                     f'{k} of {len(tags)} records are {"proteins" if m == "nuc" else "nucleic acids"}, which it never saw')
 
-# %% ../nbs/07_embed.ipynb #ba3a68e7
+# %% ../nbs/07_embed.ipynb #066b534b
 def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cpu', progress=True,
           chunk_tokens=1 << 20, precision='32') -> dict:
     "Embed every valid record of a FASTA/CSV file with the checkpoint folder `ckpt`; write `out` (.npz or .parquet)."
@@ -344,7 +350,8 @@ def embed(inp, ckpt, out, tag=None, per_token=False, max_tokens=8192, device='cp
     res = embed_records(model, tok, ((rid, t, s) for _, rid, t, s in checked_records(inp, tag)), max_tokens, per_token,
                         progress, device, chunk_tokens, total=len(ids), precision=precision)
     if list(res['ids']) != ids: raise OmniError(f'{inp}: changed while it was being read; run again')
-    res['skipped_ids'], res['skipped_why'] = (np.array([b[k] for b in bad], dtype=str) for k in (0, 1))
+    res['skipped_ids'] = np.array([b[0] for b in bad], dtype=str)
+    res['skipped_why'] = np.array([b[1] for b in bad], dtype=str)
     existed = out.exists()
     try:
         if out.suffix.lower() == '.parquet': write_parquet(res, out)

@@ -69,7 +69,7 @@ def destandardise(model, out):
     "Head output to target units (regression); logits unchanged otherwise."
     return out * model.y_std + model.y_mean if model.loss_kind == 'mse' else out
 
-# %% ../nbs/06_finetune.ipynb #948f485c
+# %% ../nbs/06_finetune.ipynb #43a48a92
 def pad(arrs, pad_id, length=None):
     "Stack 1-d token arrays into (idx, doc_ids) LongTensors padded to `length` (default: the longest)."
     T = length or max(len(a) for a in arrs)
@@ -83,7 +83,10 @@ def pad(arrs, pad_id, length=None):
 
 def collate(xs, pad_id):
     "A list of examples (each a tuple of token arrays) to one (idx, doc_ids) per input."
-    return [pad([x[k] for x in xs], pad_id) for k in range(len(xs[0]))]
+    out = []
+    for k in range(len(xs[0])):
+        out.append(pad([x[k] for x in xs], pad_id))
+    return out
 
 # %% ../nbs/06_finetune.ipynb #0542931a
 def length_batches(lengths, batch, rng=None, pool=50):
@@ -108,7 +111,7 @@ def micro_batches(idx, lengths, max_tokens):
         cur.append(i)
     return out + [np.array(cur)] if cur else out
 
-# %% ../nbs/06_finetune.ipynb #5c5a87bb
+# %% ../nbs/06_finetune.ipynb #5f08d0de
 @dataclass
 class FinetuneConfig:
     epochs: int = 64
@@ -141,6 +144,7 @@ def param_groups(model, cfg: FinetuneConfig) -> list[dict]:
             dict(name='body', params=g['body'], lr=lr_body, weight_decay=cfg.weight_decay),
             dict(name='norms', params=g['norms'], lr=lr_body, weight_decay=0.0)]
 
+# %% ../nbs/06_finetune.ipynb #582b0342
 def schedule(opt, cfg: FinetuneConfig, steps):
     "OneCycle from and back to 1e-5 of each group's peak (each phase at least a step), or linear decay from the peak to 0."
     if cfg.schedule == 'linear' or steps < 3: return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps)
@@ -174,14 +178,30 @@ def _n_labels(model, ys):
     if model.per_token: return int(sum(np.isfinite(np.asarray(y, np.float32)).sum() for y in ys))
     return len(ys) * (1 if model.loss_kind == 'ce' else model.n_out)
 
-# %% ../nbs/06_finetune.ipynb #5f08d0de
+# %% ../nbs/06_finetune.ipynb #37be2006
 def _length(x): return sum(len(a) for a in x)
 
 def _collate(model, xs, device):
     "Inputs of a batch on `device`; a model with its own input format (a baseline) brings its own `collate`."
     inputs = model.collate(xs) if hasattr(model, 'collate') else collate(xs, model.pad_id)
-    return [tuple(None if t is None else t.to(device) for t in inp) for inp in inputs]
+    out = []
+    for inp in inputs:
+        out.append(tuple(None if t is None else t.to(device) for t in inp))
+    return out
 
+def _batch_loss(model, x_train, y_train, b, lengths, cfg):
+    "Accumulate the gradients of batch `b` over its micro-batches; return its loss per labelled target."
+    n = _n_labels(model, [y_train[i] for i in b])
+    total = 0.0
+    for mb in micro_batches(b, lengths, cfg.max_tokens):
+        inputs = _collate(model, [x_train[i] for i in mb], cfg.device)
+        y = _targets([y_train[i] for i in mb], model, inputs[0][0].shape[1]).to(cfg.device)
+        s, _ = loss_sum(model, model(inputs), y)
+        (s / max(n, 1)).backward()
+        total += float(s.detach())
+    return total / max(n, 1)
+
+# %% ../nbs/06_finetune.ipynb #20358665
 def finetune(model, x_train, y_train, x_test=None, cfg: FinetuneConfig | None = None) -> dict:
     "Fit `model` on (x_train, y_train); return {'pred': predictions on x_test, 'losses': per step, 'seconds'}."
     cfg = cfg or FinetuneConfig()
@@ -202,18 +222,10 @@ def finetune(model, x_train, y_train, x_test=None, cfg: FinetuneConfig | None = 
     with tqdm(total=steps, disable=not cfg.progress, desc='fine-tune', mininterval=2, leave=False) as bar:
         for epoch in range(cfg.epochs):
             for b in length_batches(lengths, cfg.batch, rng):
-                n = _n_labels(model, [y_train[i] for i in b])
-                total = 0.0
-                for mb in micro_batches(b, lengths, cfg.max_tokens):
-                    inputs = _collate(model, [x_train[i] for i in mb], cfg.device)
-                    y = _targets([y_train[i] for i in mb], model, inputs[0][0].shape[1]).to(cfg.device)
-                    s, _ = loss_sum(model, model(inputs), y)
-                    (s / max(n, 1)).backward()
-                    total += float(s.detach())
+                losses.append(_batch_loss(model, x_train, y_train, b, lengths, cfg))
                 opt.step()
                 opt.zero_grad(set_to_none=True)
                 sched.step()
-                losses.append(total / max(n, 1))
                 bar.update()
                 bar.set_postfix(loss=f'{losses[-1]:.3f}', refresh=False)
     out = dict(losses=np.array(losses), seconds_train=time.time() - t0)
@@ -221,6 +233,7 @@ def finetune(model, x_train, y_train, x_test=None, cfg: FinetuneConfig | None = 
     out['seconds'] = time.time() - t0
     return out
 
+# %% ../nbs/06_finetune.ipynb #23901f4d
 @torch.no_grad()
 def predict(model, xs, cfg: FinetuneConfig | None = None) -> np.ndarray | list:
     "Predictions in target units: (N,) or (N, n_out); per token a list of (T_i, n_out) arrays; logits for classifiers."

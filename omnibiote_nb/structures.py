@@ -88,13 +88,19 @@ def _is_rna(r):
     n = r.get_resname().strip()
     return n in ('A', 'C', 'G', 'U', 'I') or (n not in ('DA', 'DC', 'DG', 'DT', 'DU', 'DI', 'T') and "O2'" in r)
 
-# %% ../nbs/12_structures.ipynb #64b4820c
+# %% ../nbs/12_structures.ipynb #d1f9abcb
 def contact_labels(min_distance, thresholds=CONTACT_THRESHOLDS) -> dict:
     "Contact labels (1 if the residue is within `t` Å of a nucleotide) for each threshold, named `contact_<t>`."
     d = np.asarray(min_distance)
     return {f'contact_{t:g}': (d <= t).astype(np.int8) for t in thresholds}
 
-def _heavy(residues): return [[a for a in r if a.element not in ('H', 'D')] for r in residues]
+# %% ../nbs/12_structures.ipynb #c2672f6d
+def _heavy(residues):
+    "The heavy atoms (no hydrogen or deuterium) of each residue."
+    out = []
+    for r in residues:
+        out.append([a for a in r if a.element not in ('H', 'D')])
+    return out
 
 def min_distances(path, protein_chain=None, na_chains=None, nucleotides_only=True, thresholds=CONTACT_THRESHOLDS) -> pd.DataFrame:
     "Per residue of the protein chain: its index in the chain's sequence, author number, letter, distance (Å) to the nearest nucleotide, contact labels."
@@ -110,9 +116,13 @@ def min_distances(path, protein_chain=None, na_chains=None, nucleotides_only=Tru
     if not na_chains: raise OmniError(f'{path}: no nucleic-acid chain (chains: {kinds})')
     res = protein_residues(m[protein_chain])
     atoms = _heavy(res)
-    na = [a for c in na_chains for r in _heavy(nucleotides(m[c]) if nucleotides_only else m[c]) for a in r]
+    na = []
+    for c in na_chains:
+        for r in _heavy(nucleotides(m[c]) if nucleotides_only else m[c]): na += r
     if not na: raise OmniError(f'{path}: chains {na_chains} have no heavy atoms')
-    d = cKDTree(np.array([a.coord for a in na])).query(np.array([a.coord for r in atoms for a in r]))[0]
+    coords = []
+    for r in atoms: coords += [a.coord for a in r]
+    d = cKDTree(np.array([a.coord for a in na])).query(np.array(coords))[0]
     starts = np.cumsum([0] + [len(r) for r in atoms[:-1]])
     df = pd.DataFrame({'chain': protein_chain, 'index': np.arange(len(res)), 'resid': [f'{r.id[1]}{r.id[2].strip()}' for r in res],
                        'residue': [AA3[r.get_resname().strip()] for r in res], 'min_distance': np.minimum.reduceat(d, starts)})

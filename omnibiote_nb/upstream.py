@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import sentencepiece as spm
+from fastcore.basics import patch
 from .core import OmniError, atomic_write, write_json, read_json
 from .data import NUC, AA, TAGS, PROTEIN
 from .tokenizers import Tokenizer, CharTokenizer, _is_protein_tag, _char_ids, save_tokenizer
@@ -88,7 +89,7 @@ def _numpy_globals():
         out[f'{mod}._reconstruct'], out[f'{mod}.scalar'] = ma._reconstruct, ma.scalar
     return out
 
-# %% ../nbs/08_upstream.ipynb #f22a5dcb
+# %% ../nbs/08_upstream.ipynb #193c376c
 def allowed_globals() -> dict:
     "Every global a released upstream file may name, and what it becomes here."
     allowed = dict(_STUBS)
@@ -102,6 +103,7 @@ def allowed_globals() -> dict:
 
 PY2_NAMES = {'__builtin__': 'builtins'}   # pickle protocol 2 writes Python 2's module names
 
+# %% ../nbs/08_upstream.ipynb #6a39ed69
 class SafeUnpickler(pickle.Unpickler):
     "An unpickler that resolves only allow-listed globals and reads tensors from the archive `zf` under `prefix`."
     def __init__(self, data: bytes, zf, prefix, name):
@@ -181,7 +183,7 @@ def upstream_parts(root, name) -> dict:
     return dict(kind='binder', config=_config(backbone, name), tensors=module_tensors(backbone),
                 head=module_tensors(root.__dict__['_modules']['proj_head']), stats=stats)
 
-# %% ../nbs/08_upstream.ipynb #cf5117a7
+# %% ../nbs/08_upstream.ipynb #24e14538
 def check_layout(cfg: dict, tensors: dict, name):
     "A one-line OmniError when the file is not the released layout (the 2024 GELU models, learned positions, biases, causal)."
     C = cfg.get('n_embd')
@@ -197,9 +199,10 @@ def check_layout(cfg: dict, tensors: dict, name):
     if cfg.get('autoregressive'):
         raise OmniError(f'{name}: a causal model (autoregressive=True); only the released bidirectional encoders are supported')
     want = ['transformer.wte.weight', 'transformer.ln_f.alpha', 'transformer.ln_f.gamma', 'lm_head.weight']
-    want += [f'transformer.h.{i}.{k}' for i in range(cfg['n_layer']) for k in
-             ('ln_1.alpha', 'ln_1.gamma', 'ln_2.alpha', 'ln_2.gamma', 'attn.c_attn.weight', 'attn.c_proj.weight', 'attn.freqs_cis',
-              'mlp.c_fc.weight', 'mlp.c_proj.weight')]
+    per_layer = ('ln_1.alpha', 'ln_1.gamma', 'ln_2.alpha', 'ln_2.gamma', 'attn.c_attn.weight', 'attn.c_proj.weight',
+                 'attn.freqs_cis', 'mlp.c_fc.weight', 'mlp.c_proj.weight')
+    for i in range(cfg['n_layer']):
+        want += [f'transformer.h.{i}.{k}' for k in per_layer]
     miss = [k for k in want if k not in tensors]
     if miss: raise OmniError(f'{name}: missing {miss[0]} (and {len(miss) - 1} more); not the released layout')
 
@@ -221,7 +224,7 @@ def upstream_char_ids(text: str, protein: bool) -> list[int]:
     else: vocab = {'<EOS>': 3, **{c: 4 + i for i, c in enumerate(NUC)}, **{f'<{t}>': 9 + i for i, t in enumerate(TAGS)}}
     return [vocab.get(t, 0) for t in re.findall(r'<[^>]*>|.', text)]
 
-# %% ../nbs/08_upstream.ipynb #273fb7a1
+# %% ../nbs/08_upstream.ipynb #f0de4fa3
 def our_config(cfg: dict, positions: str, norm: str) -> OmniBioTEConfig:
     "Our config for an upstream OmniBioTAConfig; muP output scale 32/width is ours with base_width 32."
     return OmniBioTEConfig(vocab_size=cfg['vocab_size'], n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'],
@@ -235,6 +238,7 @@ def position_scheme(tensors: dict, name) -> str:
     if not f.is_floating_point(): raise OmniError(f'{name}: freqs_cis has dtype {f.dtype}, neither complex nor real')
     return 'cos'
 
+# %% ../nbs/08_upstream.ipynb #5130a6d2
 def map_state(tensors: dict, cfg: OmniBioTEConfig, perm=None) -> dict:
     "Our state dict from upstream's tensors (float32), with the q scale, SwiGLU order and, for LayerNorm, the unbiased factor folded in."
     t = {k: v.float() if not v.is_complex() else v for k, v in tensors.items()}
@@ -264,13 +268,14 @@ def _check_tables(tensors, cfg, name):
     for i in range(1, cfg.n_layer):
         if not torch.equal(tensors[f'transformer.h.{i}.attn.freqs_cis'], first): raise OmniError(f'{name}: layer {i} has a different freqs_cis')
 
-# %% ../nbs/08_upstream.ipynb #670931c9
+# %% ../nbs/08_upstream.ipynb #d9a8c351
 UPSTREAM_OFFSET = 2048                                        # their protein ids: SentencePiece id + 2048
 UPSTREAM_BANNED = {'genbank-2k.model': [1, 2, 2037], 'uniref-2k.model': [1, 2, 2044]}   # their code's literal lists
 SP_FILES = ('genbank-2k.model', 'uniref-2k.model')
 
 def _letters(piece): return ''.join(c for c in piece if c != '\u2581')
 
+# %% ../nbs/08_upstream.ipynb #b1ddbcb1
 class UpstreamBPE(Tokenizer):
     "Upstream's two SentencePiece models as our Tokenizer: their string '<tag>SEQ<EOS>' encoded whole, banned ids dropped, proteins +2048."
     def __init__(self, nuc_model: bytes, prot_model: bytes, name='upstream', release=True):
@@ -309,51 +314,57 @@ class UpstreamBPE(Tokenizer):
 
     def _residues(self, seqs, prot): raise NotImplementedError('UpstreamBPE encodes whole strings')
 
-    def encode_batch(self, seqs, tags) -> list[np.ndarray]:
-        "Upstream's ids of '<tag>SEQ<EOS>' for each normalised sequence and its tag."
-        seqs, tags = list(seqs), list(tags)
-        if len(seqs) != len(tags): raise OmniError(f'encode_batch: {len(seqs)} sequences but {len(tags)} tags')
-        prot = _is_protein_tag(tags)
-        if seqs: _char_ids(seqs, prot)                       # the alphabet check: an OmniError naming record and position
-        return [self.encode_text(f'<{t}>{s}<EOS>', bool(p)) for s, t, p in zip(seqs, tags, prot)]
+# %% ../nbs/08_upstream.ipynb #b29c27e8
+@patch
+def encode_batch(self: UpstreamBPE, seqs, tags) -> list[np.ndarray]:
+    "Upstream's ids of '<tag>SEQ<EOS>' for each normalised sequence and its tag."
+    seqs, tags = list(seqs), list(tags)
+    if len(seqs) != len(tags): raise OmniError(f'encode_batch: {len(seqs)} sequences but {len(tags)} tags')
+    prot = _is_protein_tag(tags)
+    if seqs: _char_ids(seqs, prot)                       # the alphabet check: an OmniError naming record and position
+    return [self.encode_text(f'<{t}>{s}<EOS>', bool(p)) for s, t, p in zip(seqs, tags, prot)]
 
-    def encode_text(self, text: str, protein: bool) -> np.ndarray:
-        "Upstream's TokenizerWrapper.Encode: SentencePiece ids of `text`, banned ids dropped, +2048 for proteins."
-        sp, f = (self.prot, SP_FILES[1]) if protein else (self.nuc, SP_FILES[0])
-        ids = [i for i in sp.encode(text, out_type=int) if i not in self.banned[f]]
-        return np.asarray(ids, np.int64).astype(np.uint16) + np.uint16(UPSTREAM_OFFSET if protein else 0)
+@patch
+def encode_text(self: UpstreamBPE, text: str, protein: bool) -> np.ndarray:
+    "Upstream's TokenizerWrapper.Encode: SentencePiece ids of `text`, banned ids dropped, +2048 for proteins."
+    sp, f = (self.prot, SP_FILES[1]) if protein else (self.nuc, SP_FILES[0])
+    ids = [i for i in sp.encode(text, out_type=int) if i not in self.banned[f]]
+    return np.asarray(ids, np.int64).astype(np.uint16) + np.uint16(UPSTREAM_OFFSET if protein else 0)
 
-    def decode(self, ids) -> tuple[str, str]:
-        "(tag, sequence) of '<tag>' + residue tokens + '<EOS>'."
-        ids = [int(i) for i in np.asarray(ids) if int(i) != self.pad_id]
-        if len(ids) < 2 or not self._is_tag[ids[0]] or ids[-1] not in self.eos_ids:
-            raise OmniError(f'decode: expected <tag> + residue tokens + <EOS>, got {ids[:8]}...')
-        return self._tag_name[ids[0]], ''.join(self.pieces[i] for i in ids[1:-1])
+@patch
+def decode(self: UpstreamBPE, ids) -> tuple[str, str]:
+    "(tag, sequence) of '<tag>' + residue tokens + '<EOS>'."
+    ids = [int(i) for i in np.asarray(ids) if int(i) != self.pad_id]
+    if len(ids) < 2 or not self._is_tag[ids[0]] or ids[-1] not in self.eos_ids:
+        raise OmniError(f'decode: expected <tag> + residue tokens + <EOS>, got {ids[:8]}...')
+    return self._tag_name[ids[0]], ''.join(self.pieces[i] for i in ids[1:-1])
 
-    def save(self, path):
-        "Write the two SentencePiece files under `path`/upstream_bpe and `tokenizer.json`."
-        path = Path(path)
-        for f, b in self.model_bytes.items():
-            with atomic_write(path / 'upstream_bpe' / f) as out: out.write(b)
-        write_json(path / 'tokenizer.json', {'kind': 'upstream-bpe', 'banned': self.banned, 'offset': UPSTREAM_OFFSET})
+# %% ../nbs/08_upstream.ipynb #25f87e67
+@patch
+def save(self: UpstreamBPE, path):
+    "Write the two SentencePiece files under `path`/upstream_bpe and `tokenizer.json`."
+    path = Path(path)
+    for f, b in self.model_bytes.items():
+        with atomic_write(path / 'upstream_bpe' / f) as out: out.write(b)
+    write_json(path / 'tokenizer.json', {'kind': 'upstream-bpe', 'banned': self.banned, 'offset': UPSTREAM_OFFSET})
 
-    @classmethod
-    def load(cls, path, release=True) -> 'UpstreamBPE':
-        "Read `genbank-2k.model` and `uniref-2k.model` from the folder `path`; `release` also checks upstream's literal ids."
-        path = Path(path)
-        files = [path / f for f in SP_FILES]
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing: raise OmniError(f'upstream tokenizers: missing {", ".join(missing)}')
-        try: return cls(files[0].read_bytes(), files[1].read_bytes(), str(path), release)
-        except RuntimeError as e: raise OmniError(f'{path}: not SentencePiece models ({str(e).strip()[:80]})') from None
+@patch(cls_method=True)
+def load(cls: UpstreamBPE, path, release=True) -> 'UpstreamBPE':
+    "Read `genbank-2k.model` and `uniref-2k.model` from the folder `path`; `release` also checks upstream's literal ids."
+    path = Path(path)
+    files = [path / f for f in SP_FILES]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing: raise OmniError(f'upstream tokenizers: missing {", ".join(missing)}')
+    try: return cls(files[0].read_bytes(), files[1].read_bytes(), str(path), release)
+    except RuntimeError as e: raise OmniError(f'{path}: not SentencePiece models ({str(e).strip()[:80]})') from None
 
-    @classmethod
-    def load_saved(cls, path) -> 'UpstreamBPE':
-        "The tokenizer `save` wrote into the checkpoint folder `path`, with the banned ids it recorded."
-        rec = read_json(Path(path) / 'tokenizer.json')
-        tok = cls.load(Path(path) / 'upstream_bpe', release=False)
-        if tok.banned != rec.get('banned'): raise OmniError(f'{Path(path) / "tokenizer.json"}: banned ids {rec.get("banned")} differ from the models\' {tok.banned}')
-        return tok
+@patch(cls_method=True)
+def load_saved(cls: UpstreamBPE, path) -> 'UpstreamBPE':
+    "The tokenizer `save` wrote into the checkpoint folder `path`, with the banned ids it recorded."
+    rec = read_json(Path(path) / 'tokenizer.json')
+    tok = cls.load(Path(path) / 'upstream_bpe', release=False)
+    if tok.banned != rec.get('banned'): raise OmniError(f'{Path(path) / "tokenizer.json"}: banned ids {rec.get("banned")} differ from the models\' {tok.banned}')
+    return tok
 
 # %% ../nbs/08_upstream.ipynb #88d68214
 UPSTREAM_SYMBOLS = ['<EOS>'] + [f'<{t}>' for t in TAGS] + ['<protein>', '<antibody>']
