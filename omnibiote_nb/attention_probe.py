@@ -81,7 +81,7 @@ def complex_maps(model, cx, p, device='cpu', progress=False, batch=64) -> list[d
             w['X'] = block.to(torch.float16).cpu()
     return [dict(complex=w['complex'], X=w['X'], y=w['y'], res_row=w['res_row'], res_y=w['res_y']) for w in ws]
 
-# %% ../nbs/20_attention_probe.ipynb #ec199f88
+# %% ../nbs/20_attention_probe.ipynb #8c133a59
 class ConvProbe(nn.Module):
     "The paper's attention-map probe: 3x3 convolutions C -> c -> c -> c -> n_out, mean over keys, one logit per query."
     def __init__(self, c_in, channels=64, n_out=1):
@@ -99,6 +99,7 @@ class ConvProbe(nn.Module):
             if i < len(self.convs) - 1: h = F.relu(h)
         return (h.sum(-1) / m.sum(-1).clamp_min(1)).transpose(1, 2)
 
+# %% ../nbs/20_attention_probe.ipynb #fea6f320
 def batch_windows(ws):
     "Pad windows into (X (B, C, R, K), mask of real entries (B, R, K), y (B, R, n_thr) NaN-padded)."
     R, K = max(w['X'].shape[1] for w in ws), max(w['X'].shape[2] for w in ws)
@@ -111,7 +112,7 @@ def batch_windows(ws):
         y[i, :r] = w['y']
     return X, mask, y
 
-# %% ../nbs/20_attention_probe.ipynb #77ba3288
+# %% ../nbs/20_attention_probe.ipynb #e88cad16
 def channel_stats(ws):
     "Mean and standard deviation of each channel over every block entry of windows `ws`."
     n = sum(w['X'][0].numel() for w in ws)
@@ -143,6 +144,7 @@ def train_probe(ws, p, seed=0, target=None) -> ConvProbe:
         sched.step()
     return probe.eval()
 
+# %% ../nbs/20_attention_probe.ipynb #8e8ae98e
 @torch.no_grad()
 def residue_probs(probe, ws, batch=64) -> list[np.ndarray]:
     "Per window, the contact probability of each of its residues (n_res, n_out): its token's."
@@ -154,6 +156,7 @@ def residue_probs(probe, ws, batch=64) -> list[np.ndarray]:
         out += [residue_values(P[i], w['res_row']) for i, w in enumerate(part)]
     return out
 
+# %% ../nbs/20_attention_probe.ipynb #ad3213f0
 def select(prob, y) -> float:
     "The decision threshold with the highest F1 of probabilities `prob` against labels `y`."
     order = np.argsort(-prob, kind='stable')
@@ -163,20 +166,27 @@ def select(prob, y) -> float:
     i = int(np.argmax(f1s))
     return float(prob[order][i])
 
+# %% ../nbs/20_attention_probe.ipynb #c1d75a3d
 def f1(prob, y, t) -> float:
     "F1 of calling a contact where `prob` >= `t`."
     pred = prob >= t
     tp = float((pred & (y > 0)).sum())
     return 2 * tp / max(pred.sum() + (y > 0).sum(), 1)
 
-# %% ../nbs/20_attention_probe.ipynb #b61965f2
+# %% ../nbs/20_attention_probe.ipynb #27c86b8d
 def _score_bound(seqs):
     "Per sequence, the sum of each residue's best BLOSUM62 entry: an upper bound on any global alignment score with it."
     from Bio.Align import substitution_matrices
     B = substitution_matrices.load('BLOSUM62')
-    best = {a: max(B[a][b] for b in B.alphabet) for a in B.alphabet}
-    return np.array([sum(best.get(c, best['X']) for c in s) for s in seqs], float)
+    best = {}
+    for a in B.alphabet:
+        best[a] = max(B[a][b] for b in B.alphabet)   # the residue's best entry
+    bounds = []
+    for s in seqs:
+        bounds.append(sum(best.get(c, best['X']) for c in s))
+    return np.array(bounds, float)
 
+# %% ../nbs/20_attention_probe.ipynb #33199246
 def _best_match(args):
     "(best normalised score, partner) of protein `a` against `cands`; (nan, '') when there is none."
     a, cands = args
@@ -186,6 +196,7 @@ def _best_match(args):
     i = int(np.argmax(scores))
     return float(scores[i]), cands[i]
 
+# %% ../nbs/20_attention_probe.ipynb #a57056dc
 def pronab_overlap(proteins, pronab=None, threshold=THRESHOLD, workers=1, progress=False) -> pd.DataFrame:
     "Per distinct protein: `exact` (a ProNAB protein), `max_score` and `partner` (best ProNAB match that could exceed `threshold`), `homolog`."
     import multiprocessing as mp
@@ -198,14 +209,16 @@ def pronab_overlap(proteins, pronab=None, threshold=THRESHOLD, workers=1, progre
         reach = np.minimum(bound_ref, b) / np.maximum(len_ref, len(s)) > threshold
         jobs.append((s, list(ref[reach])))
     if workers > 1:
-        with mp.get_context('fork').Pool(workers) as pool: best = list(tqdm(pool.imap(_best_match, jobs, chunksize=4), total=len(jobs), disable=not progress))
-    else: best = [_best_match(j) for j in tqdm(jobs, disable=not progress)]
+        with mp.get_context('fork').Pool(workers) as pool:
+            best = list(tqdm(pool.imap(_best_match, jobs, chunksize=4), total=len(jobs), disable=not progress))
+    else:
+        best = [_best_match(j) for j in tqdm(jobs, disable=not progress)]
     out = pd.DataFrame(dict(protein=seqs, exact=[s in set(ref) for s in seqs], aligned=[len(c) for _, c in jobs],
                             max_score=[b[0] for b in best], partner=[b[1] for b in best]))
     out['homolog'] = out.exact | (out.max_score > threshold)
     return out
 
-# %% ../nbs/20_attention_probe.ipynb #8e8ae98e
+# %% ../nbs/20_attention_probe.ipynb #fb550980
 def _auroc(y, s):
     from sklearn.metrics import roc_auc_score
     return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float('nan')
@@ -217,8 +230,9 @@ def _f1_rows(probe, train, test, novel, p, target=None, seed=0):
     P_tr, P_te = np.concatenate(residue_probs(probe, train)), np.concatenate(residue_probs(probe, test))
     Y_tr, Y_te = np.concatenate([w['res_y'] for w in train]), np.concatenate([w['res_y'] for w in test])
     is_novel = np.concatenate([np.full(len(w['res_y']), w['complex'] in novel) for w in test])
+    targets = range(len(p['thresholds'])) if target is None else [target]
     rows = []
-    for j in range(len(p['thresholds'])) if target is None else [target]:
+    for j in targets:
         c = 0 if target is not None else j
         pr_tr, pr_te = P_tr[:, c], P_te[:, c]
         t = select(pr_tr, Y_tr[:, j])
@@ -229,6 +243,7 @@ def _f1_rows(probe, train, test, novel, p, target=None, seed=0):
                          random_f1=random_f1(Y_te[:, j].mean())))
     return rows
 
+# %% ../nbs/20_attention_probe.ipynb #fd2dd3c3
 def probe_folds(model, cx, folds, p, out, label, novel=(), seed=0, device='cpu', progress=False, meta=None) -> pd.DataFrame:
     "F1 per fold and threshold of the probe on `model`'s maps; rows cached in `out/<label>/fold<k>.json`."
     out = Path(out)/label
@@ -243,13 +258,19 @@ def probe_folds(model, cx, folds, p, out, label, novel=(), seed=0, device='cpu',
         tr, te = (set(folds[k][0].tolist()), set(folds[k][1].tolist()))
         train, test = [w for w in ws if w['complex'] in tr], [w for w in ws if w['complex'] in te]
         if p['joint']: rows = _f1_rows(train_probe(train, p, seed + k), train, test, novel, p, seed=seed + k)
-        else: rows = [r for j in range(len(p['thresholds'])) for r in _f1_rows(train_probe(train, p, seed + k, j), train, test, novel, p, j, seed + k)]
+        else:   # one probe per threshold, as in the paper
+            rows = []
+            for j in range(len(p['thresholds'])):
+                rows += _f1_rows(train_probe(train, p, seed + k, j), train, test, novel, p, j, seed + k)
         sec = time.time() - t0
         rows = [dict(model=label, fold=k, **(meta or {}), **r, seconds=round(sec, 2)) for r in rows]
         write_json(out/f'fold{k}.json', dict(rows=rows))
         scores = ', '.join(f"{r['f1']:.3f}" for r in rows)
         log.info(f'attention probe {label} fold {k}: F1 {scores} ({sec:.1f} s)')
-    return pd.DataFrame([r for k in range(len(folds)) for r in read_json(out/f'fold{k}.json')['rows']])
+    done = []
+    for k in range(len(folds)):
+        done += read_json(out/f'fold{k}.json')['rows']
+    return pd.DataFrame(done)
 
 # %% ../nbs/20_attention_probe.ipynb #e77aa340
 KINDS = ('base', 'dG fine-tuned', 'random init', 'random init, dG fine-tuned')
@@ -278,7 +299,7 @@ def load_probed(job, seed=0) -> OmniBioTE:
     model = OmniBioTE.load(job['path'])
     return random_like(model, seed) if job['kind'] == 'random init' else model
 
-# %% ../nbs/20_attention_probe.ipynb #ed8f273d
+# %% ../nbs/20_attention_probe.ipynb #a5ea96f3
 def overlap_table(cx, runs=None, workers=2, progress=True) -> pd.DataFrame:
     "Per contact complex: `complex_id`, `pid`, `exact`, `max_score`, `homolog` (of a ProNAB protein); cached in runs/attention_probe/."
     path = Path(runs or runs_dir())/'attention_probe'/'pronab_overlap.csv'
@@ -296,6 +317,7 @@ def overlap_table(cx, runs=None, workers=2, progress=True) -> pd.DataFrame:
     return pd.DataFrame(dict(complex_id=cx.complex_id, pid=cx.pid, exact=by.exact.loc[cx.pid].astype(bool).to_numpy(),
                              max_score=by.max_score.loc[cx.pid].to_numpy(), homolog=by.homolog.loc[cx.pid].astype(bool).to_numpy()))
 
+# %% ../nbs/20_attention_probe.ipynb #cfe68c12
 def run_attention_probe(runs=None, preset='cpu', out=None, jobs=None, cx=None, folds=None, overlap=None, seed=0, device='cpu',
                         progress=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(per-fold results, per-complex ProNAB overlap) of the probe on every model of `jobs` (default `probe_models(runs)`)."
@@ -317,7 +339,7 @@ def run_attention_probe(runs=None, preset='cpu', out=None, jobs=None, cx=None, f
     write_csv(out/'results.csv', results)
     return results, ov
 
-# %% ../nbs/20_attention_probe.ipynb #a4ca3785
+# %% ../nbs/20_attention_probe.ipynb #c880ea70
 def summarise(results) -> pd.DataFrame:
     "Mean and SEM over folds of F1, F1 on proteins without a ProNAB homolog, AUROC, and the random-guess F1, per model and threshold."
     g = results.groupby(['size', 'kind', 'model', 'threshold'], sort=False)
@@ -325,6 +347,7 @@ def summarise(results) -> pd.DataFrame:
                  f1_novel_sem=('f1_novel', 'sem'), auroc=('auroc', 'mean'), auroc_sem=('auroc', 'sem'),
                  random_f1=('random_f1', 'mean'), flops=('flops', 'first')).reset_index()
 
+# %% ../nbs/20_attention_probe.ipynb #a176e8a7
 def gains(results, a='dG fine-tuned', b='base') -> pd.DataFrame:
     "Per size and threshold: kind `a` minus kind `b`, paired over folds, in F1, F1 on proteins without a ProNAB homolog and AUROC."
     rows = []
@@ -340,6 +363,7 @@ def gains(results, a='dG fine-tuned', b='base') -> pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/20_attention_probe.ipynb #55a1ca28
 PAPER_NOTE = 'paper (Figure 2c): the gain is drawn, not given as numbers in the text'
 
 def figure_table(results) -> pd.DataFrame:
@@ -348,6 +372,7 @@ def figure_table(results) -> pd.DataFrame:
     paper = pd.DataFrame(dict(source=PAPER_NOTE, size=['small', 'medium', 'large', 'XL'], threshold=8.0, a='dG fine-tuned', b='base'))
     return pd.concat([ours, paper], ignore_index=True)
 
+# %% ../nbs/20_attention_probe.ipynb #acfc202e
 def plot_gain(results, name='fig2c_attention_probe', label='CPU scale') -> list[Path]:
     "Figure 2c: F1 gain of the probe on the dG model's maps over the base model's, per size and threshold, mean +- SEM over folds."
     import matplotlib

@@ -177,7 +177,10 @@ def encode(family, backbones, rows, p) -> list[tuple]:
 def probe_features(family, backbones, df, p, device='cpu') -> np.ndarray:
     "Frozen features of every record of `df`: each backbone's pooled state of its input, concatenated."
     xs = encode(family, backbones, list(df.itertuples()), p)
-    parts = [pooled_features(b, [x[k] for x in xs], p['pool'], device=device) for k, b in enumerate(backbones)]
+    parts = []
+    for k, b in enumerate(backbones):
+        inputs = [x[k] for x in xs]   # the k-th input of every record: backbone k's
+        parts.append(pooled_features(b, inputs, p['pool'], device=device))
     return np.concatenate(parts, 1)
 
 # %% ../nbs/11_binding.ipynb #0ac5b8a6
@@ -232,12 +235,32 @@ def _jobs(ckpts, random_init=None):
             jobs.append((f'single-omic-{size} frozen probe', 'probe', size, paths, 'pretrained'))
     return jobs
 
-# %% ../nbs/11_binding.ipynb #5fb4c425
+# %% ../nbs/11_binding.ipynb #480d8512
 def _backbones(info, init, seed):
     "The job's backbones (multi-omic, or protein then nucleic acid), pretrained or as random-init controls."
     out = [OmniBioTE.load(info[r][0]) for r in ('multi', 'prot', 'nuc') if r in info]
     return [random_like(b, seed) for b in out] if init == 'random' else out
 
+def _flops(info, init):
+    "Pretraining FLOPs of a job: its backbones' sum, 0.0 for a random-init control, NaN for a baseline."
+    if not info: return float('nan')
+    if init != 'pretrained': return 0.0
+    return sum(i['flops'] for _, i in info.values())
+
+def _settings_ckpts(ckpts):
+    "The checkpoint paths by size and role, as strings (for settings.json)."
+    out = {}
+    for size, c in ckpts.items():
+        out[size] = {role: str(path) for role, path in c.items()}
+    return out
+
+def _save_model(model, path, k, preset, init):
+    "Save a fine-tuned multi-omic model of fold `k` with what reading it back needs (tokenizer, training mean)."
+    tok = tokenizer_for(model.backbones[0])
+    save_finetuned(model, path, dict(model.meta, fold=k, preset=preset, init=init,
+                   tokenizer='char' if tok.vocab_size == 49 else 'bpe', y_train_mean=float(model.y_mean)))
+
+# %% ../nbs/11_binding.ipynb #6bae0f31
 def run_binding(ckpts: dict, out_dir=None, preset='cpu', folds=None, seed=0, device='cpu', resume=False,
                 save_models=True, progress=True, random_init=None) -> pd.DataFrame:
     "Fine-tune and evaluate every model (and its controls) on the ProNAB folds; returns (and writes) one row per model x fold."
@@ -250,10 +273,10 @@ def run_binding(ckpts: dict, out_dir=None, preset='cpu', folds=None, seed=0, dev
     results = read_results(res_path) if resume and res_path.exists() else pd.DataFrame()
     preds = pd.read_csv(pred_path) if resume and pred_path.exists() else pd.DataFrame()
     write_json(out/'settings.json', dict(preset=preset, settings=p, folds=ks, seed=seed, random_init=random_init,
-                                         ckpts={s: {r: str(v) for r, v in c.items()} for s, c in ckpts.items()}))
+                                         ckpts=_settings_ckpts(ckpts)))
     for name, family, size, paths, init in _jobs(ckpts, random_init):
         info = {r: resolve_checkpoint(v) for r, v in paths.items()}
-        flops = sum(i['flops'] for _, i in info.values()) if info and init == 'pretrained' else (0.0 if info else float('nan'))
+        flops = _flops(info, init)
         todo = [k for k in ks if not (len(results) and ((results.model == name) & (results.fold == k)).any())]
         if not todo: continue
         if family == 'probe':
@@ -272,19 +295,17 @@ def run_binding(ckpts: dict, out_dir=None, preset='cpu', folds=None, seed=0, dev
             log.info(f"binding {name} fold {k}: r={row['pearson']:.3f} MAE={row['mae']:.3f} ({sec:.1f} s)")
             results = pd.concat([results, pd.DataFrame([row])], ignore_index=True)
             preds = pd.concat([preds, pd.DataFrame(dict(model=name, fold=k, row=te, pid=df.pid.to_numpy()[te], dG=y, pred=pred))], ignore_index=True)
-            if save_models and family == 'omnibiote':
-                tok = tokenizer_for(model.backbones[0])
-                save_finetuned(model, out/'models'/name/f'fold{k}', dict(model.meta, fold=k, preset=preset, init=init,
-                               tokenizer='char' if tok.vocab_size == 49 else 'bpe', y_train_mean=float(model.y_mean)))
+            if save_models and family == 'omnibiote': _save_model(model, out/'models'/name/f'fold{k}', k, preset, init)
             write_csv(res_path, results)
             with atomic_write(pred_path) as f: preds.to_csv(f, index=False, compression=dict(method='gzip', mtime=0))
     return results
 
+# %% ../nbs/11_binding.ipynb #702ebb63
 def read_results(path) -> pd.DataFrame:
     "A `results.csv` of `run_binding`, with the empty size and init of the baselines read as ''."
     return pd.read_csv(path, dtype=dict(size=str, init=str)).fillna(dict(size='', init=''))
 
-# %% ../nbs/11_binding.ipynb #480d8512
+# %% ../nbs/11_binding.ipynb #3d90fba1
 PAPER = dict(model='OmniBioTE-XL (paper)', pearson=0.41, mae=1.56)
 CEILING = dict(pearson=0.81, mae=0.6)
 
@@ -296,6 +317,7 @@ def summarise(results) -> pd.DataFrame:
               mae=('mae', 'mean'), mae_sem=('mae', 'sem'), seconds=('seconds', 'sum')).reset_index()
     return s
 
+# %% ../nbs/11_binding.ipynb #13833ab5
 def _series(s):
     "The curves of Figures 3a/3b: (label, rows, style) for the pretrained models against compute."
     out = []
@@ -308,6 +330,13 @@ def _series(s):
             if len(part): out.append((f'{what}, {tok}', part, dict(marker=marker, ls='-' if fam != 'probe' else '--')))
     return out
 
+def _on_curves(s):
+    "The models drawn as curves (the rest are flat lines)."
+    names = []
+    for _, rows, _ in _series(s): names += rows.model.tolist()
+    return names
+
+# %% ../nbs/11_binding.ipynb #d2fb8774
 def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
     "Write fig3a (Pearson r) and fig3b (MAE) as PNG, PDF and CSV; return the paths."
     import matplotlib
@@ -315,14 +344,15 @@ def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
     import matplotlib.pyplot as plt
     results = read_results(results) if isinstance(results, (str, Path)) else results
     s, paths = summarise(results), []
-    flat = s[~s.model.isin([m for _, d, _ in _series(s) for m in d.model])]   # baselines and random-init controls: no pretraining
+    flat = s[~s.model.isin(_on_curves(s))]   # baselines and random-init controls: no pretraining
     colours = plt.get_cmap('Dark2').colors
     for fig_id, metric, ylab in (('fig3a_pronab_pearson', 'pearson', 'Pearson r'), ('fig3b_pronab_mae', 'mae', 'MAE (kcal/mol)')):
         fig, ax = plt.subplots(figsize=(6.5, 4.4))
         for lab, d, style in _series(s): ax.errorbar(d.flops, d[metric], d[f'{metric}_sem'], capsize=3, label=lab, **style)
         for i, (_, r) in enumerate(flat.iterrows()):
             if not np.isfinite(r[metric]): continue
-            c, sem = colours[i % len(colours)], r[f'{metric}_sem'] if np.isfinite(r[f'{metric}_sem']) else 0
+            c = colours[i % len(colours)]
+            sem = r[f'{metric}_sem'] if np.isfinite(r[f'{metric}_sem']) else 0
             ax.axhline(r[metric], color=c, lw=1, ls=':' if r['init'] == 'random' else '-', label=r.model)
             ax.axhspan(r[metric] - sem, r[metric] + sem, color=c, alpha=0.12, lw=0)
         ax.axhline(CEILING[metric], color='k', ls=':', lw=1, label=f'experimental limit ({CEILING[metric]})')
@@ -334,6 +364,7 @@ def plot_binding(results, out=None, label='CPU scale') -> list[Path]:
         paths += save_figure(fig, s[['model', 'family', 'size', 'init', 'flops', 'folds', metric, f'{metric}_sem']], fig_id, out)
     return paths
 
+# %% ../nbs/11_binding.ipynb #e197ff61
 def paper_table(results, out=None) -> pd.DataFrame:
     "Our models beside the paper's reported OmniBioTE-XL; written as table_pronab.csv."
     s = summarise(results)
@@ -379,7 +410,7 @@ def conclusions(results) -> str:
     lines.append(f"- The paper's OmniBioTE-XL: Pearson r {PAPER['pearson']}, MAE {PAPER['mae']} (10 folds, 250B pretraining tokens).")
     return '\n'.join(lines)
 
-# %% ../nbs/11_binding.ipynb #13833ab5
+# %% ../nbs/11_binding.ipynb #43048cf3
 THRESHOLDS = (1.0, 1.5, 2.5, 3.5, 4.5, 5.0)
 
 def threshold_results(ckpts=None, thresholds=THRESHOLDS, preset='cpu', seed=0, device='cpu') -> pd.DataFrame:
@@ -401,6 +432,7 @@ def threshold_results(ckpts=None, thresholds=THRESHOLDS, preset='cpu', seed=0, d
                                  mae=float(np.abs(pred - y[te]).mean())))
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_binding.ipynb #e80078b5
 def plot_thresholds(rows, name='pronab_thresholds', label='CPU scale') -> list[Path]:
     "Pearson r and MAE (mean +- SEM over folds) of each model against the always-train threshold."
     import matplotlib
@@ -420,7 +452,7 @@ def plot_thresholds(rows, name='pronab_thresholds', label='CPU scale') -> list[P
     fig.tight_layout()
     return save_figure(fig, s, name)
 
-# %% ../nbs/11_binding.ipynb #d2fb8774
+# %% ../nbs/11_binding.ipynb #83693407
 ABLATION = {'cpu preset': {}, 'paper body lr (1e-4)': dict(lr_body=1e-4), 'first-token pooling': dict(pool='first'),
             '2x steps (6 epochs)': dict(epochs=6), 'half the records (512)': dict(train_cap=512)}
 
@@ -451,6 +483,7 @@ def ablation(ckpt, out_dir, folds=(0, 1, 2), preset='cpu', seed=0, device='cpu',
             write_csv(path, rows)
     return rows
 
+# %% ../nbs/11_binding.ipynb #24958524
 def plot_ablation(rows, name='pronab_ablation', label='CPU scale') -> list[Path]:
     "Pearson r and MAE of each ablation variant (mean +- SEM over its folds)."
     import matplotlib
@@ -466,6 +499,7 @@ def plot_ablation(rows, name='pronab_ablation', label='CPU scale') -> list[Path]
     fig.tight_layout()
     return save_figure(fig, s, name)
 
+# %% ../nbs/11_binding.ipynb #4026f8d2
 def ablation_lines(rows) -> str:
     "Markdown: each variant against the CPU preset, paired over folds."
     first = rows.variant.iloc[0]

@@ -12,8 +12,8 @@ from . import pronab
 
 # %% auto #0
 __all__ = ['JASPAR_COLUMNS', 'FILTER', 'STEPS', 'DBD_COLUMNS', 'BASES', 'RATES', 'CROPS', 'load_jaspar', 'pronab_proteins',
-           'scores_vs', 'verdicts', 'filter_counts', 'stored_best', 'dbd_hits', 'build_filter', 'load_filter',
-           'load_dbd', 'check_filter', 'pfm_matrix', 'consensus', 'revcomp', 'mutate', 'mutants', 'mutant_table',
+           'scores_vs', 'verdicts', 'filter_counts', 'load_filter', 'load_dbd', 'stored_best', 'dbd_hits',
+           'build_filter', 'check_filter', 'pfm_matrix', 'consensus', 'revcomp', 'mutate', 'mutants', 'mutant_table',
            'profiles', 'kept_residues', 'best_window', 'protein_window', 'site_input', 'windows', 'crop_table',
            'crop_summary', 'crop_figure', 'specificity', 'summarise', 'ridge_specificity', 'figure_3c', 'run_jaspar',
            'binding_models', 'conclusions', 'fold_table', 'contrasts', 'data_figures']
@@ -75,7 +75,7 @@ def filter_counts(table, threshold=pronab.THRESHOLD) -> pd.DataFrame:
     return pd.DataFrame(dict(filter=['vertebrate profiles', 'single protein', 'with a protein sequence', 'protein not in ProNAB',
                                      f'no ProNAB homolog (score <= {threshold})'], profiles=n, removed=[0] + [a - b for a, b in zip(n, n[1:])]))
 
-# %% ../nbs/13_jaspar.ipynb #a833224b
+# %% ../nbs/13_jaspar.ipynb #62aa1462
 _FILES = {'profiles.tsv.gz': 'one row per JASPAR 2024 CORE vertebrate profile: matrix_id, name, uniprot_accs, n_chains, motif_len, consensus, '
           'in_pronab (exact sequence), max_score (best normalised BLOSUM62 score against the ProNAB proteins), best_pronab (its pronab.protein_id), '
           'step (first filter failed, or kept), kept, pfm (JSON: counts per position for A, C, G, T)',
@@ -83,11 +83,32 @@ _FILES = {'profiles.tsv.gz': 'one row per JASPAR 2024 CORE vertebrate profile: m
           'matrix_id, uniprot_acc, family, start, end (protein[start:end], 0-based, end excluded), evalue'}
 DBD_COLUMNS = ['matrix_id', 'uniprot_acc', 'family', 'start', 'end', 'evalue']
 
-def _pfms(pfm_json) -> dict:
-    with gzip.open(pfm_json, 'rt') as f: J = json.load(f)
-    fmt = lambda x: int(x) if float(x).is_integer() else float(x)
-    return {r['matrix_id']: json.dumps({b: [fmt(x) for x in r['pfm_counts'][b]] for b in 'ACGT'}, separators=(',', ':')) for r in J}
+def load_filter(root=None) -> pd.DataFrame:
+    "The bundled filter table (one row per vertebrate profile)."
+    return pd.read_csv(bundled(FILTER, 'profiles.tsv.gz', root), sep='\t', keep_default_na=False, na_values={'max_score': ['']})
 
+def load_dbd(root=None) -> pd.DataFrame:
+    "The bundled Pfam DNA-binding-domain hits (one row per hit; `protein[start:end]`)."
+    return pd.read_csv(bundled(FILTER, 'dbd.tsv.gz', root), sep='\t', keep_default_na=False)
+
+# %% ../nbs/13_jaspar.ipynb #78f73610
+def _count(x):
+    "A PFM count as JSON writes it: an int when whole."
+    return int(x) if float(x).is_integer() else float(x)
+
+def _pfm_text(counts) -> str:
+    "A profile's counts per position for A, C, G, T ({base: [count, ...]}) as compact JSON."
+    pfm = {}
+    for b in 'ACGT':
+        pfm[b] = [_count(x) for x in counts[b]]
+    return json.dumps(pfm, separators=(',', ':'))
+
+def _pfms(pfm_json) -> dict:
+    "matrix_id -> PFM text, for every profile of the JASPAR join `pfm_json`."
+    with gzip.open(pfm_json, 'rt') as f: J = json.load(f)
+    return {r['matrix_id']: _pfm_text(r['pfm_counts']) for r in J}
+
+# %% ../nbs/13_jaspar.ipynb #f506f2a0
 def _candidates(jaspar) -> pd.DataFrame:
     "The profiles the filter looks at: vertebrate, one protein chain, with a sequence."
     return jaspar[(jaspar.tax_group == 'vertebrates') & (jaspar.n_chains == 1) & (jaspar.protein_seqs != '')]
@@ -100,6 +121,7 @@ def stored_best(table=None) -> dict:
     scored = table[table.max_score.notna()]
     return {seqs[m]: (s, idx[b]) for m, s, b in zip(scored.matrix_id, scored.max_score, scored.best_pronab)}
 
+# %% ../nbs/13_jaspar.ipynb #0ef22bd5
 def dbd_hits(pfam_json, jaspar=None) -> pd.DataFrame:
     "The Pfam DNA-binding-domain hits of each single-chain vertebrate profile's protein, each checked against the sequence."
     with gzip.open(pfam_json, 'rt') as f: hits = json.load(f)
@@ -113,6 +135,7 @@ def dbd_hits(pfam_json, jaspar=None) -> pd.DataFrame:
             rows.append(dict(matrix_id=r.matrix_id, uniprot_acc=r.uniprot_accs, family=family, start=start - 1, end=end, evalue=evalue))
     return pd.DataFrame(rows, columns=DBD_COLUMNS)
 
+# %% ../nbs/13_jaspar.ipynb #fe77a710
 def _with_pfms(table, pfm_json) -> pd.DataFrame:
     "`table` with each profile's PFM; fails if one is missing or disagrees with the bundled consensus."
     table['pfm'] = table.matrix_id.map(_pfms(pfm_json))
@@ -121,6 +144,7 @@ def _with_pfms(table, pfm_json) -> pd.DataFrame:
     if bad.any(): raise OmniError(f'{pfm_json}: PFM of {table.matrix_id[bad].iloc[0]} disagrees with the bundled consensus')
     return table
 
+# %% ../nbs/13_jaspar.ipynb #6351af32
 def _filter_manifest(out, table, dbd, counts, n_queries, n_ref, note, call, pfm_json, pfam_json, workers) -> dict:
     "The manifest of the jaspar_filter bundle written in `out`."
     kept = int(table.kept.sum())
@@ -144,6 +168,7 @@ def _filter_manifest(out, table, dbd, counts, n_queries, n_ref, note, call, pfm_
         subset_rule='JASPAR profiles with tax_group == vertebrates (all of them; the filter verdict is a column)', seed=None,
         files=files, full_size=[])
 
+# %% ../nbs/13_jaspar.ipynb #9722064f
 def build_filter(pfm_json, pfam_json, out=None, workers=2, progress=True, best=None, note=None) -> Path:
     "Align the candidate JASPAR proteins against ProNAB (unless `best` is given) and write the `jaspar_filter` bundle to `out`."
     out = Path(out or data_dir()/FILTER)
@@ -168,6 +193,7 @@ def build_filter(pfm_json, pfam_json, out=None, workers=2, progress=True, best=N
     _manifest_md(out, m, counts)
     return out
 
+# %% ../nbs/13_jaspar.ipynb #d5d6f4ae
 def _manifest_md(out, m, counts):
     "MANIFEST.md beside manifest.json, for people."
     sources = [f'- {k}: {v}' for k, v in m['source'].items()]
@@ -180,14 +206,6 @@ def _manifest_md(out, m, counts):
           '## Bundled files\n', '| file | bytes | records | sha256 | description |', '|---|---|---|---|---|', *files, '',
           '## Full-size data\n', '- none: everything is bundled (derived from bundled datasets and the JASPAR PFMs)']
     with atomic_write(out/'MANIFEST.md', 'w') as f: f.write('\n'.join(md) + '\n')
-
-def load_filter(root=None) -> pd.DataFrame:
-    "The bundled filter table (one row per vertebrate profile)."
-    return pd.read_csv(bundled(FILTER, 'profiles.tsv.gz', root), sep='\t', keep_default_na=False, na_values={'max_score': ['']})
-
-def load_dbd(root=None) -> pd.DataFrame:
-    "The bundled Pfam DNA-binding-domain hits (one row per hit; `protein[start:end]`)."
-    return pd.read_csv(bundled(FILTER, 'dbd.tsv.gz', root), sep='\t', keep_default_na=False)
 
 # %% ../nbs/13_jaspar.ipynb #8a81f98c
 def check_filter(table=None, k=5, seed=0, threshold=pronab.THRESHOLD) -> list[str]:
@@ -221,7 +239,7 @@ def revcomp(seq: str) -> str:
     "Reverse complement of a DNA strand."
     return seq.translate(_COMP)[::-1]
 
-# %% ../nbs/13_jaspar.ipynb #fe77a710
+# %% ../nbs/13_jaspar.ipynb #182e0a80
 RATES = (0.05, 0.1, 0.25, 0.5)
 
 def _rng(seed, matrix_id, rate):
@@ -246,10 +264,17 @@ def mutants(seq: str, rate: float, rng, n=8, max_draws=100_000) -> list[str]:
         if len(out) == n: return out
     raise OmniError(f'{seq}: only {len(out)} distinct mutants at rate {rate} after {max_draws} draws')
 
+def _changes(a: str, b: str) -> int:
+    "Positions where two sequences of one length differ."
+    return sum(x != y for x, y in zip(a, b))
+
 def mutant_table(profiles, rates=RATES, n=8, seed=0) -> pd.DataFrame:
     "One row per (profile, rate, mutant): matrix_id, rate, k, consensus, mutant, changes."
-    rows = [dict(matrix_id=p.matrix_id, rate=r, k=k, consensus=p.consensus, mutant=m, changes=sum(a != b for a, b in zip(m, p.consensus)))
-            for p in profiles.itertuples() for r in rates for k, m in enumerate(mutants(p.consensus, r, _rng(seed, p.matrix_id, r), n))]
+    rows = []
+    for p in profiles.itertuples():
+        for r in rates:
+            for k, m in enumerate(mutants(p.consensus, r, _rng(seed, p.matrix_id, r), n)):
+                rows.append(dict(matrix_id=p.matrix_id, rate=r, k=k, consensus=p.consensus, mutant=m, changes=_changes(m, p.consensus)))
     return pd.DataFrame(rows)
 
 # %% ../nbs/13_jaspar.ipynb #100e477c
@@ -265,7 +290,7 @@ def profiles(root=None) -> pd.DataFrame:
     p = p.assign(protein=p.matrix_id.map(seqs), dbd=[regions.get(m, []) for m in p.matrix_id])
     return p[['matrix_id', 'name', 'uniprot_accs', 'motif_len', 'consensus', 'pfm', 'max_score', 'protein', 'dbd']]
 
-# %% ../nbs/13_jaspar.ipynb #d5d6f4ae
+# %% ../nbs/13_jaspar.ipynb #67b3c9ae
 def _load(m):
     "(fine-tuned model, its meta) from a folder, or a model in memory (`meta` attribute set by `binding.fit_fold`)."
     from omnibiote_nb.finetune import load_finetuned
@@ -280,6 +305,7 @@ def kept_residues(tok, protein: str, strand: str, max_tokens: int, max_na=None) 
     first_eos = np.flatnonzero(x == tok.eos_id)[0]
     return int(tok.piece_len[x[:first_eos]].sum())
 
+# %% ../nbs/13_jaspar.ipynb #47fcf4a8
 def best_window(weights, width: int) -> int:
     "Start of the `width`-residue window with the largest sum of `weights`; among equal ones, the one centred on the weight it covers."
     w = np.asarray(weights, float)
@@ -291,6 +317,7 @@ def best_window(weights, width: int) -> int:
     centre = (moment[best + width] - moment[best]) / score[best]
     return int(best[np.argmin(np.abs(best + width / 2 - centre))])
 
+# %% ../nbs/13_jaspar.ipynb #9b2eb964
 def protein_window(protein: str, width: int, regions=(), crop='dbd') -> tuple:
     "(start, end, how): the `width` residues of `protein` the input keeps; how = whole, cterm, pfam or basic (heuristic)."
     if crop not in CROPS: raise OmniError(f'crop {crop!r}: expected one of {", ".join(CROPS)}')
@@ -303,6 +330,7 @@ def protein_window(protein: str, width: int, regions=(), crop='dbd') -> tuple:
     a = best_window(on, width)
     return a, a + width, how
 
+# %% ../nbs/13_jaspar.ipynb #d402b4ea
 def site_input(tok, protein: str, strand: str, max_tokens: int, max_na=None, crop='dbd', regions=()) -> tuple:
     "Input for a protein and a double-stranded site (strand + reverse complement): the protein window `crop` chooses, then `binding.pair_input` as in training."
     from omnibiote_nb.binding import pair_input
@@ -310,6 +338,7 @@ def site_input(tok, protein: str, strand: str, max_tokens: int, max_na=None, cro
     a, b, _ = protein_window(protein, width, regions, crop)
     return pair_input(tok, protein[a:b], strand, revcomp(strand), 'DNA', max_tokens, max_na)
 
+# %% ../nbs/13_jaspar.ipynb #8d173886
 def windows(tok, profiles, max_tokens, max_na=None, crop='dbd') -> pd.DataFrame:
     "Per profile: the protein window the input keeps beside its consensus site (`protein_window`), as start, end, how."
     dbd = profiles.dbd if 'dbd' in profiles.columns else [()] * len(profiles)
@@ -358,7 +387,7 @@ def crop_figure(max_tokens=128, max_na=32, profs=None, name='jaspar_crop') -> li
     fig.tight_layout()
     return save_figure(fig, t, name)
 
-# %% ../nbs/13_jaspar.ipynb #a3008e45
+# %% ../nbs/13_jaspar.ipynb #49ac2d0c
 def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu', crop='dbd') -> pd.DataFrame:
     "ΔΔG for each fold's model (a folder or a loaded model), profile, rate and mutant; the protein cropped as `crop` says (one window per profile)."
     from omnibiote_nb.finetune import predict, FinetuneConfig
@@ -373,10 +402,12 @@ def specificity(models, profiles, rates=RATES, seed=0, n=8, device='cpu', crop='
         T, max_na = meta.get('max_tokens') or cfg.max_len, meta.get('max_na')
         long = set(profiles.matrix_id[profiles.consensus.str.len() > max_na]) if max_na else set()
         if long: log.info(f'jaspar: fold {fold}: {len(long)} of {len(profiles)} motifs longer than the {max_na} bases the model was trained on; left out')
-        tok, ok = tokenizer_for(model.backbones[0]), [k for k in sites if k[0] not in long]
+        tok = tokenizer_for(model.backbones[0])
+        ok = [k for k in sites if k[0] not in long]
         w = windows(tok, profiles[~profiles.matrix_id.isin(long)], T, max_na, crop)
         cropped = {i: prot[i][w.window_start[i]:w.window_end[i]] for i in w.index}
-        dG = dict(zip(ok, predict(model, [site_input(tok, cropped[i], s, T, max_na, crop='cterm') for i, s in ok], FinetuneConfig(progress=False, device=device))))
+        inputs = [site_input(tok, cropped[i], s, T, max_na, crop='cterm') for i, s in ok]
+        dG = dict(zip(ok, predict(model, inputs, FinetuneConfig(progress=False, device=device))))
         r = mt[~mt.matrix_id.isin(long)]
         r = r.assign(fold=fold, dG_consensus=[dG[k] for k in zip(r.matrix_id, r.consensus)], dG_mutant=[dG[k] for k in zip(r.matrix_id, r.mutant)])
         out.append(r.join(w, on='matrix_id').assign(crop=crop))
@@ -475,7 +506,7 @@ def binding_models(binding_dir) -> dict:
         out[name] = dict(folds=folds, flops=float(g.flops.iloc[0]))
     return out
 
-# %% ../nbs/13_jaspar.ipynb #095eb6c4
+# %% ../nbs/13_jaspar.ipynb #a82eb09c
 def conclusions(summary, rate=0.05, n_sem=2) -> str:
     "What a JASPAR run shows, from its summary (`summarise`, or the `figure_3c.csv` it writes), at mutation `rate`."
     s = summary[np.isclose(summary.rate, rate)].sort_values('flops')
@@ -495,11 +526,13 @@ def conclusions(summary, rate=0.05, n_sem=2) -> str:
         lines.append(f"The mean ΔΔG {'rises' if pre.ddG_mean.is_monotonic_increasing else 'does not rise'} with pretraining compute across the pretrained models (a trend, not a test).")
     return '\n'.join(lines)
 
+# %% ../nbs/13_jaspar.ipynb #c0452c67
 def fold_table(results) -> pd.DataFrame:
     "Per model, rate and fold: the mean ΔΔG and the share of mutants predicted to bind less."
     g = results.groupby(['model', 'rate', 'fold'])
     return g.agg(flops=('flops', 'first'), ddG=('ddG', 'mean'), positive=('ddG', lambda d: (d > 0).mean())).reset_index()
 
+# %% ../nbs/13_jaspar.ipynb #7ca9bc35
 def contrasts(folds, rate=0.05) -> str:
     "Markdown: each pretrained model against its random-init control and the k-mer ridge, paired over folds, at `rate`."
     from omnibiote_nb.finetune import paired_contrast, contrast_line
