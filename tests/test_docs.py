@@ -135,6 +135,21 @@ def image_outputs(path: Path) -> int:
     return n
 
 
+
+def test_every_committed_figure_is_shown_in_a_notebook():
+    "Each figures/*.png is an output of some notebook, as committed (a reader sees it on that page), byte for byte."
+    shown = set()
+    for path in sorted((REPO/'nbs').glob('*.ipynb')):
+        for cell in json.loads(path.read_text())['cells']:
+            for out in cell.get('outputs', []):
+                png = out.get('data', {}).get('image/png')
+                if png: shown.add(''.join(png).replace('\n', ''))
+    committed = sorted((REPO/'figures').glob('*.png'))
+    assert committed
+    missing = [p.name for p in committed if base64.b64encode(p.read_bytes()).decode() not in shown]
+    assert not missing, f'figures no notebook shows as committed (add show_figure and rewrite the outputs): {missing}'
+
+
 # ---- the static checks: pages, API, links
 
 def test_every_notebook_has_a_page(site):
