@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Add the contact task's derived files to data_manifests/protein_na_complexes/contacts/, once, by a maintainer.
 
-    .venv/bin/python tools/build_contact_data.py --src ../shared/data --out data_manifests
+    .venv/bin/python tools/build_contact_data.py --src RAW_DATA --out data_manifests
+
+RAW_DATA is the folder of the gathered public data (with protein_na_complexes/ in it); nothing reads it at run time.
 
 Writes
 - contacts/homology_pairs.tsv.gz: the all-against-all BLOSUM62 global alignment (omnibiote_nb.pronab.aligner, the rule
@@ -46,7 +48,7 @@ def homology_pairs(seqs: pd.Series, workers=2) -> tuple[pd.DataFrame, float]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--src', type=Path, default=REPO.parent/'shared'/'data')
+    ap.add_argument('--src', type=Path, required=True)
     ap.add_argument('--out', type=Path, default=REPO/'data_manifests')
     ap.add_argument('--workers', type=int, default=2)
     a = ap.parse_args(argv)
@@ -72,7 +74,7 @@ def main(argv=None):
     if BEGIN in text: text = text[:text.index(BEGIN)].rstrip('\n') + '\n' + text[text.index(END) + len(END):].lstrip('\n')
     rows = [f"| {p} | {(d/p).stat().st_size:,} | {n} | `{file_hash(d/p)[:16]}…` | {desc} |" for p, (n, desc) in described.items()]
     section = [BEGIN, '## Contact task (`contacts/`, tools/build_contact_data.py)', '',
-               f'Built from the bundled `min_distances.tsv.gz` (sequences) and `{NAME}/structures/{EXAMPLE}.pdb.gz` of the shared data (--src). '
+               f'Built from the bundled `min_distances.tsv.gz` (sequences) and `{NAME}/structures/{EXAMPLE}.pdb.gz` of the gathered data (--src). '
                f'{len(seqs)} distinct proteins, {len(seqs) * (len(seqs) - 1) // 2:,} pairs aligned in {took:.0f} s with {a.workers} processes; '
                'the folds of omnibiote_nb.contacts read these pairs instead of aligning at run time.', '',
                '| file | bytes | records | sha256 | description |', '|---|---|---|---|---|', *rows, END, '']

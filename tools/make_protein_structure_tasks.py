@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Build data_manifests/protein_structure_tasks/ (per-residue structure labels of the protein chains) from the shared complexes, once, by a maintainer.
+"""Build data_manifests/protein_structure_tasks/ (per-residue structure labels of the protein chains) from the gathered complexes, once, by a maintainer.
 
-    python tools/make_protein_structure_tasks.py --src ../shared/data --out data_manifests
+    python tools/make_protein_structure_tasks.py --src RAW_DATA --out data_manifests
+
+RAW_DATA is the folder of the gathered public data (with protein_na_complexes/ in it); nothing reads it at run time.
 
 Reads every trimmed complex of protein_na_complexes (429 PDB files), keeps the protein chain only, and writes per residue:
 the C-beta coordinates (C-alpha for glycine; empty where a non-glycine residue has no C-beta), the relative solvent
